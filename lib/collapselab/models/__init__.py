@@ -1,0 +1,6 @@
+"""Batch generative models: each simulates many replicate chains at once."""
+from .base import BatchModel
+from .gaussian import Gaussian1D, GaussianMV, GaussStats1D, GaussStatsMV, Normal1DParams, NormalParams
+
+__all__ = ["BatchModel", "Gaussian1D", "GaussianMV", "Normal1DParams", "NormalParams",
+           "GaussStats1D", "GaussStatsMV"]

@@ -1,0 +1,4 @@
+"""Closed forms and bounds; each docstring names the theorem it states."""
+from . import gaussian
+
+__all__ = ["gaussian"]

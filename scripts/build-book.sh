@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Build the whole book into _build/html, executing every chapter (warnings are errors).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-env.sh
+export MPLBACKEND=Agg PYTHONHASHSEED=0
+.venv/bin/jupyter-book build . -W -n --keep-going "$@"
+echo "Book built: open $(pwd)/_build/html/index.html"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run every test: the library and its theorems, the book's structure, every chapter through
+# nbval (default parameters) and papermill (small parameters, twice, for reproducibility),
+# and the full book build with warnings as errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-env.sh
+export MPLBACKEND=Agg PYTHONHASHSEED=0
+# nbval collects only .ipynb: convert the MyST chapters into a scratch folder first
+rm -rf _build/nbval && mkdir -p _build/nbval
+for ch in chapters/*.md; do
+  .venv/bin/jupytext --quiet --to ipynb --output "_build/nbval/$(basename "${ch%.md}").ipynb" "$ch"
+done
+.venv/bin/python -m pytest tests _build/nbval --nbval-lax --nbval-current-env -p no:cacheprovider "$@"
