@@ -19,8 +19,10 @@ def as_rng(seed=None) -> np.random.Generator:
 
 def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer (bools refused) within [minimum, maximum]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and np.isfinite(value) and float(value).is_integer():
             value = int(value)
         else:
             raise ValueError(f"{name} must be an integer, got {value!r}")

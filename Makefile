@@ -1,0 +1,11 @@
+.PHONY: book test env bench clean
+book:   ## build the HTML book into _build/html
+	bash scripts/build-book.sh
+test:   ## run every test (what CI runs)
+	bash scripts/test.sh
+env:    ## create or refresh .venv
+	bash scripts/setup-env.sh
+bench:  ## run the benchmarks and record their tables
+	.venv/bin/python benchmarks/bench_gaussian.py
+clean:
+	rm -rf _build

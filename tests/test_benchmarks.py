@@ -1,0 +1,16 @@
+"""The benchmark scripts still run (a quick smoke run; the timings themselves are not tested)."""
+import pathlib
+import runpy
+import sys
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.parametrize("script", sorted(BENCH.glob("bench_*.py")), ids=lambda p: p.stem)
+def test_benchmark_quick_run(script, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [str(script), "--quick"])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "|" in out  # printed a table
