@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
-export MPLBACKEND=Agg PYTHONHASHSEED=0
+export PYTHONHASHSEED=0
+unset MPLBACKEND  # kernels then use the inline backend, so figures are captured
 .venv/bin/jupyter-book build . -W -n --keep-going "$@"
 echo "Book built: open $(pwd)/_build/html/index.html"

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
-export MPLBACKEND=Agg PYTHONHASHSEED=0
+export PYTHONHASHSEED=0
+unset MPLBACKEND  # kernels then use the inline backend, so figures are captured
 cfg=$(mktemp --suffix=.yml)
 trap 'rm -f "$cfg"' EXIT
 .venv/bin/python - "$cfg" <<'PY'

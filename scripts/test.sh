@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
-export MPLBACKEND=Agg PYTHONHASHSEED=0
+export PYTHONHASHSEED=0
+unset MPLBACKEND  # kernels then use the inline backend, so figures are captured
 # nbval collects only .ipynb: convert the MyST chapters into a scratch folder first
 rm -rf _build/nbval && mkdir -p _build/nbval
 for ch in chapters/*.md; do

@@ -51,7 +51,7 @@ def test_chapter_conventions(chapter):
     # labels carry kind and chapter number
     for label in re.findall(r"^:label: (\S+)", text, re.M):
         assert re.match(rf"(thm|def|lem|cor|prop|ex|fig|alg|rem|eq|conj|ass)-{num}-", label), label
-    for name in re.findall(r"^\s*name: (\S+)", text, re.M):
+    for name in re.findall(r"^\s{4,}name: (\S+)", text, re.M):
         assert re.match(rf"fig-{num}-", name), f"figure name {name} should start with fig-{num}-"
     for key in re.findall(r'glue\("([^"]+)"', text):
         assert key.startswith(f"ch{num}_"), f"glue key {key} should start with ch{num}_"

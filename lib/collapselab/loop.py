@@ -49,6 +49,17 @@ class Trajectory:
                        f"({sorted(self.records)})")
 
 
+def _nested_real_sets(schedule, n, generations, real_stats, model, rng):
+    """One fixed real sample, drawn once: the statistics of its first m points for every size m
+    the schedule asks for (nested, so a smaller real batch is a subset of a larger one)."""
+    sizes = sorted({schedule.batch_sizes(t, n)[0] for t in range(1, generations + 1)} - {0})
+    sets, stats, have = {}, None, 0
+    for m in sizes:
+        stats = combine_optional(model, stats, real_stats(m - have, rng))
+        sets[m], have = stats, m
+    return sets
+
+
 def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
              schedule: Schedule | None = None, exact: bool = False, seed=None,
              metrics: Mapping[str, Callable[[Any, Any], np.ndarray]] | None = None,
@@ -105,7 +116,9 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
             values[name].append(v)
 
     keep(truth)
-    params, pool, fixed_real = truth, None, {}
+    params, pool = truth, None
+    fixed_real = {} if schedule.fresh_real else _nested_real_sets(schedule, n, generations,
+                                                                 real_stats, model, rng)
     steps = range(1, generations + 1)
     if progress:
         from tqdm import tqdm
@@ -117,8 +130,6 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
             if schedule.fresh_real:
                 real = real_stats(n_real, rng)
             else:
-                if n_real not in fixed_real:
-                    fixed_real[n_real] = real_stats(n_real, rng)
                 real = fixed_real[n_real]
             batch = real
         if n_synth:
