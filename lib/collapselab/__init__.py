@@ -3,7 +3,7 @@
 One recursive-training loop (:func:`run_loop`), batch models, data schedules, metrics,
 closed-form theory and a plotting style, shared by every chapter.
 """
-from . import diagrams, metrics, models, plotting, schedules, sweep, theory
+from . import diagrams, metrics, models, plotting, schedules, sweep, theory, widgets
 from .loop import Trajectory, run_loop
 from .models import Gaussian1D, GaussianMV
 from .schedules import Schedule, accumulate, accumulate_mix, all_real, inject, mix, replace
@@ -13,4 +13,4 @@ __version__ = "0.1.0"
 
 __all__ = ["run_loop", "Trajectory", "Gaussian1D", "GaussianMV", "Schedule", "replace",
            "accumulate", "accumulate_mix", "mix", "inject", "all_real", "metrics", "models",
-           "plotting", "schedules", "sweep", "run_sweep", "theory", "diagrams"]
+           "plotting", "schedules", "sweep", "run_sweep", "theory", "diagrams", "widgets"]

@@ -9,7 +9,7 @@ give the statistics of n new samples:
 * the exact path draws the statistics from their sampling distribution — mean ~ Normal(mu, S/n),
   scatter ~ Wishart(n - 1, S) (sigma^2 chi^2_{n-1} in 1-D) — at a cost independent of n.
 
-``tests/test_gaussian.py`` shows that both agree in distribution.
+``tests/test_theory_gaussian.py`` shows that both agree in distribution ({prf:ref}`prop-02-samplers`).
 """
 from __future__ import annotations
 
