@@ -22,7 +22,8 @@ pytestmark = pytest.mark.skipif(os.environ.get("SKIP_BOOK_BUILD") == "1", reason
 def html(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     exe = shutil.which("jupyter-book", path=os.path.dirname(sys.executable)) or "jupyter-book"
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["PYTHONHASHSEED"] = "0"
     proc = subprocess.run([exe, "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
                           capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
