@@ -26,16 +26,18 @@ def _execute(src, out, params):
 
 
 def _outputs(nb):
+    """Comparable outputs: consecutive stdout chunks of a cell merged (their split is timing)."""
     result = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or "injected-parameters" in cell.metadata.get("tags", []):
             continue
+        stdout = ""
         for out in cell.get("outputs", []):
             if out.output_type == "stream":
-                if out.name == "stderr":  # progress bars and timings
-                    continue
-                result.append((i, "stream", ADDRESS.sub("0x", out.text)))
-            elif out.output_type in ("display_data", "execute_result"):
+                if out.name == "stdout":  # stderr holds progress bars and timings
+                    stdout += out.text
+                continue
+            if out.output_type in ("display_data", "execute_result"):
                 for mime, value in sorted(out.data.items()):
                     if mime == "application/vnd.jupyter.widget-view+json":
                         continue  # model ids are random by design
@@ -44,6 +46,8 @@ def _outputs(nb):
                     result.append((i, mime, value))
             elif out.output_type == "error":
                 result.append((i, "error", out.ename))
+        if stdout:
+            result.append((i, "stdout", ADDRESS.sub("0x", stdout)))
     return result
 
 

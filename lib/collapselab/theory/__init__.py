@@ -1,4 +1,4 @@
 """Closed forms and bounds; each docstring names the theorem it states."""
-from . import gaussian
+from . import gaussian, regression
 
-__all__ = ["gaussian"]
+__all__ = ["gaussian", "regression"]
