@@ -1,4 +1,4 @@
 """Closed forms and bounds; each docstring names the theorem it states."""
-from . import gaussian, regression
+from . import contraction, gaussian, regression
 
-__all__ = ["gaussian", "regression"]
+__all__ = ["contraction", "gaussian", "regression"]

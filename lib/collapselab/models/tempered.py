@@ -1,0 +1,135 @@
+"""A refitted Gaussian with a tunable sensitivity: the tempered sampler of chapter 8.
+
+The model is fitted exactly like :class:`~collapselab.models.gaussian.Gaussian1D` (pooled mean
+and scatter), but its *sampler* is distorted: model (m, v) generates from
+
+    N(g m + b, tau^2 v)
+
+* ``tau`` is a temperature: tau > 1 inflates the spread of the samples (high-entropy errors),
+  tau < 1 sharpens it (overconfident, mode-seeking sampling);
+* ``gain`` g and ``bias`` b move the samples' centre.
+
+Refitting to such samples multiplies the variance by tau^2 (n-1)/(n-ddof) in expectation and the
+mean's deviation by g, so the sensitivities of {prf:ref}`def-08-sensitivity` are
+L_var = tau^2 (n-1)/(n-ddof) and L_mean = |g|; under ``mix(alpha)`` the loop is a contraction
+iff (1 - alpha) L < 1 ({prf:ref}`thm-08-tempered`, {prf:ref}`thm-08-threshold`).
+
+Model 0 is the truth and must sample *real* data, so parameters built by :meth:`params` (or any
+plain :class:`Normal1DParams`) are untempered; parameters returned by :meth:`fit` are tempered.
+Real data drawn by :func:`collapselab.run_loop` through ``sample_stats(truth, ...)`` are
+therefore exact draws from the truth, and generation 1 trains on real data only, as everywhere
+in the book.  Both samplers of the parent class (``exact=True``/``False``) are reused.
+Checked in ``tests/test_contraction.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import as_rng, check_fraction, check_int, check_real
+from .gaussian import Gaussian1D, Normal1DParams
+
+
+@dataclass(frozen=True)
+class TemperedParams(Normal1DParams):
+    """Normal parameters mean (R,), var (R,) plus whether sampling is tempered.
+
+    A subclass of :class:`Normal1DParams`, so every Gaussian metric accepts it."""
+
+    tempered: bool = True
+
+
+class TemperedGaussian1D(Gaussian1D):
+    """The refitted 1-D normal whose sampler draws from N(g m + b, tau^2 v).
+
+    Parameters
+    ----------
+    tau : float > 0
+        Sampling temperature (standard-deviation multiplier).  tau = 1, g = 1, b = 0 is
+        exactly :class:`Gaussian1D`.
+    gain, bias : float
+        The sampler's centre is ``gain * mean + bias``.
+    ddof : int
+        0 (maximum likelihood) or 1 (unbiased variance), as in :class:`Gaussian1D`.
+    """
+
+    name = "tempered-gaussian-1d"
+
+    def __init__(self, tau: float = 1.0, gain: float = 1.0, bias: float = 0.0, ddof: int = 0):
+        super().__init__(ddof=ddof)
+        self.tau = check_real("tau", tau, minimum=0.0, strict_min=True)
+        self.gain = check_real("gain", gain)
+        self.bias = check_real("bias", bias)
+
+    def __repr__(self):
+        return (f"TemperedGaussian1D(tau={self.tau:g}, gain={self.gain:g}, bias={self.bias:g}, "
+                f"ddof={self.ddof})")
+
+    # parameters -----------------------------------------------------------------------------
+    def params(self, mean=0.0, var=1.0, replicates: int = 1) -> TemperedParams:
+        """Untempered parameters (a truth) for R chains from scalars or arrays of shape (R,)."""
+        p = super().params(mean, var, replicates)
+        return TemperedParams(p.mean, p.var, tempered=False)
+
+    def broadcast(self, params, replicates: int) -> TemperedParams:
+        replicates = check_int("replicates", replicates, minimum=1)
+        tempered = bool(getattr(params, "tempered", False))
+        if params.mean.shape[0] == replicates:
+            return TemperedParams(params.mean, params.var, tempered=tempered)
+        if params.mean.shape[0] != 1:
+            raise ValueError(f"cannot broadcast parameters of {params.mean.shape[0]} chains "
+                             f"to {replicates} replicates")
+        p = super().params(params.mean[0], params.var[0], replicates)
+        return TemperedParams(p.mean, p.var, tempered=tempered)
+
+    def fit(self, stats) -> TemperedParams:
+        p = super().fit(stats)
+        return TemperedParams(p.mean, p.var, tempered=True)
+
+    def sampler_params(self, params) -> Normal1DParams:
+        """The distribution each chain's model actually samples from."""
+        if not getattr(params, "tempered", False):
+            return Normal1DParams(params.mean, params.var)
+        return Normal1DParams(self.gain * params.mean + self.bias, self.tau**2 * params.var)
+
+    def sensitivity(self, n: int) -> dict[str, float]:
+        """L for the mean (|g|) and for the variance (tau^2 (n-1)/(n-ddof)), batch size n."""
+        n = check_int("n", n, minimum=2)
+        return {"mean": abs(self.gain), "var": self.tau**2 * (n - 1) / (n - self.ddof)}
+
+    # sampling -------------------------------------------------------------------------------
+    def sample(self, params, n: int, rng) -> np.ndarray:
+        return super().sample(self.sampler_params(params), n, rng)
+
+    def sample_stats(self, params, n: int, rng, exact: bool = False):
+        return super().sample_stats(self.sampler_params(params), n, rng, exact=exact)
+
+
+def stability_point(alpha: float, tau: float, *, n: int = 50, generations: int = 40,
+                    replicates: int = 400, ddof: int = 1, gain: float = 1.0, exact: bool = True,
+                    window: int = 10, seed=None) -> dict:
+    """One point of the stability map of chapter 8 (a module-level function for
+    :func:`collapselab.sweep.run_sweep`).
+
+    Runs ``replicates`` chains of :class:`TemperedGaussian1D` under ``mix(alpha)`` from the truth
+    N(0, 1) and returns plain floats: ``final_var`` (mean fitted variance at the last generation),
+    ``final_msd`` (mean squared error of the mean), ``growth`` (per-generation growth factor of
+    the mean variance over the last ``window`` generations), ``median_var`` and ``kappa``
+    (the predicted (1 - alpha) tau^2 (n-1)/(n-ddof))."""
+    from ..loop import run_loop
+    from ..schedules import mix
+
+    alpha = check_fraction("alpha", alpha)
+    generations = check_int("generations", generations, minimum=1)
+    window = check_int("window", window, minimum=1, maximum=generations)
+    model = TemperedGaussian1D(tau=tau, gain=gain, ddof=ddof)
+    traj = run_loop(model, model.params(0.0, 1.0), n=n, generations=generations,
+                    replicates=replicates, schedule=mix(alpha), exact=exact, seed=as_rng(seed))
+    var = traj["var"]
+    mean_var = var.mean(axis=1)
+    growth = (mean_var[-1] / mean_var[-1 - window]) ** (1.0 / window)
+    nr = int(round(alpha * n))
+    return {"final_var": float(mean_var[-1]), "median_var": float(np.median(var[-1])),
+            "final_msd": float(np.mean(traj["mean"][-1] ** 2)), "growth": float(growth),
+            "kappa": float((1 - nr / n) * tau**2 * (n - 1) / (n - ddof))}
