@@ -1,4 +1,4 @@
 """Closed forms and bounds; each docstring names the theorem it states."""
-from . import contraction, gaussian, regression
+from . import contamination, contraction, gaussian, regression
 
-__all__ = ["contraction", "gaussian", "regression"]
+__all__ = ["contamination", "contraction", "gaussian", "regression"]
