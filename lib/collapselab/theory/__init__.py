@@ -1,4 +1,4 @@
 """Closed forms and bounds; each docstring names the theorem it states."""
-from . import contamination, contraction, gaussian, regression
+from . import contamination, contraction, gaussian, kde, regression
 
-__all__ = ["contamination", "contraction", "gaussian", "regression"]
+__all__ = ["contamination", "contraction", "gaussian", "kde", "regression"]
