@@ -12,4 +12,5 @@ rm -rf _build/nbval && mkdir -p _build/nbval
 for ch in chapters/*.md; do
   .venv/bin/jupytext --quiet --to ipynb --output "_build/nbval/$(basename "${ch%.md}").ipynb" "$ch"
 done
-.venv/bin/python -m pytest tests _build/nbval --nbval-lax --nbval-current-env -p no:cacheprovider "$@"
+.venv/bin/python -m pytest tests _build/nbval --nbval-lax --nbval-current-env -p no:cacheprovider \
+  -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"
