@@ -62,11 +62,19 @@ class Gaussian1D:
         return f"Gaussian1D(ddof={self.ddof})"
 
     # parameters -----------------------------------------------------------------------------
-    def params(self, mean=0.0, var=1.0, replicates: int = 1) -> Normal1DParams:
-        """Parameters for R chains from scalars or arrays of shape (R,)."""
-        replicates = check_int("replicates", replicates, minimum=1)
+    def params(self, mean=0.0, var=1.0, replicates: int | None = None) -> Normal1DParams:
+        """Parameters for R chains from scalars or arrays of shape (R,); R is inferred from the
+        arrays when ``replicates`` is not given."""
         mean = check_array("mean", mean, ndim=(0, 1))
         var = check_array("var", var, ndim=(0, 1), nonnegative=True)
+        if replicates is None:
+            replicates = max(mean.size if mean.ndim else 1, var.size if var.ndim else 1)
+        replicates = check_int("replicates", replicates, minimum=1)
+        try:
+            np.broadcast_shapes(mean.shape, var.shape, (replicates,))
+        except ValueError:
+            raise ValueError(f"mean {mean.shape} and var {var.shape} do not match "
+                             f"replicates={replicates}") from None
         mean = np.broadcast_to(mean, (replicates,)).astype(float).copy()
         var = np.broadcast_to(var, (replicates,)).astype(float).copy()
         return Normal1DParams(mean, var)
@@ -170,10 +178,14 @@ class GaussianMV:
     def __repr__(self):
         return f"GaussianMV(ddof={self.ddof})"
 
-    def params(self, mean, cov, replicates: int = 1) -> NormalParams:
-        replicates = check_int("replicates", replicates, minimum=1)
+    def params(self, mean, cov, replicates: int | None = None) -> NormalParams:
+        """Parameters for R chains: mean (d,) or (R, d), cov (d, d) or (R, d, d); R is inferred
+        from the arrays when ``replicates`` is not given."""
         mean = check_array("mean", mean, ndim=(1, 2))
         cov = check_array("cov", cov, ndim=(2, 3))
+        if replicates is None:
+            replicates = max(mean.shape[0] if mean.ndim == 2 else 1, cov.shape[0] if cov.ndim == 3 else 1)
+        replicates = check_int("replicates", replicates, minimum=1)
         d = mean.shape[-1]
         if cov.shape[-2:] != (d, d):
             raise ValueError(f"cov must have shape ({d}, {d}) to match mean, got {cov.shape}")
