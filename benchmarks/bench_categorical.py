@@ -21,6 +21,8 @@ Prints a Markdown table on stdout.
 from __future__ import annotations
 
 import argparse
+import builtins
+import pathlib
 import platform
 import sys
 import time
@@ -57,6 +59,9 @@ def time_per_chain_loop(chains: int, K: int, n: int, T: int, exact: bool, seed: 
     return time.perf_counter() - start
 
 
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "categorical.md"
+
+
 def memory_gb(R: int, K: int, n: int, exact: bool) -> float:
     """Rough peak memory of one generation: parameters, counts, truth and temporaries."""
     per_chain = 8 * K * 6 + (0 if exact else 16 * min(n, (1 << 22) // max(1, R)))
@@ -75,11 +80,20 @@ def main(argv=None) -> int:
     parser.add_argument("--max-gb", type=float, default=6.0,
                         help="skip grid points whose estimated memory exceeds this")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default=None,
+                        help="also write the table here (default: benchmarks/results/categorical.md "
+                             "for a full run, nothing for --quick)")
     args = parser.parse_args(argv)
+    lines: list[str] = []
+
+    def print(text="", flush=False):  # noqa: A001 - echo and keep every line of the report
+        lines.append(text)
+        builtins.print(text, flush=flush)
+
     if args.quick:
         args.replicates, args.K, args.n, args.generations, args.baseline_chains = [200], [20, 200], 100, 5, 5
 
-    print(f"# Categorical loop benchmark (replace, Zipf(1.1) truth, n = {args.n}, "
+    print(f"Categorical loop benchmark (replace, Zipf(1.1) truth, n = {args.n}, "
           f"T = {args.generations})\n")
     print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}; "
           f"per-chain loop run on {args.baseline_chains} chains and extrapolated linearly to R.\n")
@@ -100,6 +114,11 @@ def main(argv=None) -> int:
                 rate = R * args.generations / vec
                 print(f"| {R} | {K} | {path} | {vec:.3f} | {base:.3f} | {base / vec:.1f}x "
                       f"| {rate:,.0f} |", flush=True)
+    out = args.output or (None if args.quick else str(RESULTS))
+    if out:
+        pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(out).write_text("\n".join(lines) + "\n")
+        builtins.print(f"wrote {out}")
     return 0
 
 

@@ -1,4 +1,4 @@
 """Closed forms and bounds; each docstring names the theorem it states."""
-from . import categorical, contamination, curation, contraction, gaussian, kde, mixture, monitoring, regression
+from . import categorical, contamination, curation, contraction, gaussian, kde, mixture, monitoring, pca_gaussian, regression
 
-__all__ = ["categorical", "contamination", "curation", "contraction", "gaussian", "kde", "mixture", "monitoring", "regression"]
+__all__ = ["categorical", "contamination", "curation", "contraction", "gaussian", "kde", "mixture", "monitoring", "pca_gaussian", "regression"]
