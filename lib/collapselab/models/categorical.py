@@ -214,7 +214,7 @@ class Categorical:
         """Counts (R, K) of n new samples from each chain's model.
 
         ``exact=True`` draws the multinomial count vectors directly; ``exact=False`` draws the n
-        indices (:meth:`sample`'s inverse-CDF path) and counts them.  Both have the same law
+        uniforms of the inverse-CDF method (as sorted order statistics) and counts them.  Both have the same law
         (tests/test_categorical.py); neither can give a positive count to a category of zero
         probability."""
         n = check_int("n", n, minimum=1)
@@ -234,9 +234,28 @@ class Categorical:
                 counts[rows, top] += counts[rows, -1]
                 counts[rows, -1] = 0
             return counts.astype(np.int64, copy=False)
+        # The n uniforms of a chain, drawn already sorted (order statistics of n uniforms are
+        # the normalised partial sums of n + 1 exponentials), are counted against the chain's
+        # cumulative probabilities: count_k = #{u < cdf_k} - #{u < cdf_{k-1}}.  This is the
+        # inverse-CDF draw of n indices followed by counting, in O(n + K) per chain.  Chains
+        # are offset by 2r so one searchsorted (with sorted needles) serves them all.
         counts = np.empty((R, K), dtype=np.int64)
-        for lo, hi, idx in self._inverse_cdf(params, n, rng):
-            counts[lo:hi] = np.bincount(idx, minlength=(hi - lo) * K).reshape(hi - lo, K)
+        step = max(1, _CHUNK // max(n, K))
+        for lo in range(0, R, step):
+            hi = min(R, lo + step)
+            p, m = params[lo:hi], hi - lo
+            s = np.cumsum(rng.standard_exponential((m, n + 1)), axis=1)
+            offs = 2.0 * np.arange(m)[:, None]
+            u = s[:, :n] / s[:, n:] + offs
+            cdf = np.cumsum(p, axis=1) + offs
+            below = np.searchsorted(u.ravel(), cdf.ravel(), side="left").reshape(m, K)
+            below -= (np.arange(m) * n)[:, None]
+            c = np.diff(below, axis=1, prepend=0)
+            # uniforms that rounding leaves above a chain's last cumulative value go to its last
+            # category of positive probability (a zero-probability category never gets a count)
+            last_pos = K - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
+            c[np.arange(m), last_pos] += n - below[:, -1]
+            counts[lo:hi] = c
         return counts
 
 
