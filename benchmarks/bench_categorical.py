@@ -21,6 +21,7 @@ Prints a Markdown table on stdout.
 from __future__ import annotations
 
 import argparse
+import os
 import builtins
 import pathlib
 import platform
@@ -96,6 +97,7 @@ def main(argv=None) -> int:
     print(f"Categorical loop benchmark (replace, Zipf(1.1) truth, n = {args.n}, "
           f"T = {args.generations})\n")
     print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}; "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start; "
           f"per-chain loop run on {args.baseline_chains} chains and extrapolated linearly to R.\n")
     print("| R | K | path | vectorised (s) | per-chain loop, extrapolated (s) | speed-up "
           "| chain-generations / s |")

@@ -12,6 +12,7 @@ Markdown table to benchmarks/results/gaussian.md, which the book's appendix incl
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import platform
 import time
@@ -77,7 +78,8 @@ def main(argv=None):
     lines = [
         f"Gaussian refit, {R:,} chains x {T:,} generations x n = {n} "
         f"({R * T * n:.3g} normals); best of {repeat}; Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, {platform.machine()}.",
+        f"NumPy {np.__version__}, {platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} at the end of the run.",
         "",
         "| what | seconds | ratio |",
         "|---|---:|---:|",
@@ -98,7 +100,8 @@ def main(argv=None):
         "|---:|---:|",
     ] + [f"| {m:,} | {t:.3f} |" for m, t in exact_rows]
     spread = max(t for _, t in exact_rows) / min(t for _, t in exact_rows)
-    lines += ["", f"Slowest / fastest over n: {spread:.2f} (flat in n)."]
+    lines += ["", f"Slowest / fastest over n: {spread:.2f} — no growth with n (differences are "
+              "timing noise)."]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.quick:
