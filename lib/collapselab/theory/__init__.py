@@ -1,4 +1,6 @@
 """Closed forms and bounds; each docstring names the theorem it states."""
-from . import categorical, contamination, curation, contraction, gaussian, kde, mixture, monitoring, pca_gaussian, regression
+from . import (categorical, contamination, contraction, curation, error_types, gaussian, kde,
+               mixture, monitoring, pca_gaussian, regression)
 
-__all__ = ["categorical", "contamination", "curation", "contraction", "gaussian", "kde", "mixture", "monitoring", "pca_gaussian", "regression"]
+__all__ = ["categorical", "contamination", "contraction", "curation", "error_types", "gaussian",
+           "kde", "mixture", "monitoring", "pca_gaussian", "regression"]
