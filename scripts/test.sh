@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
 export PYTHONHASHSEED=0
 unset MPLBACKEND  # kernels then use the inline backend, so figures are captured
+# two pytest workers share the 2 cores: one BLAS thread each avoids oversubscription
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 # nbval collects only .ipynb: convert the MyST chapters into a scratch folder first
 rm -rf _build/nbval && mkdir -p _build/nbval
 for ch in chapters/*.md; do
