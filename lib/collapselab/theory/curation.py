@@ -25,6 +25,7 @@ from scipy import integrate, stats
 from scipy.special import erf, ndtri
 
 from .._validate import check_int, check_real
+from . import gaussian
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -150,33 +151,16 @@ def curated_schedule_moments(sigma2: float, n: int, generations: int, schedule, 
     if not schedule.fresh_real:
         raise ValueError("schedule must draw fresh real data (fresh_real=True)")
     factors: dict[int, float] = {}
-    var = np.empty(generations + 1)
-    msd = np.empty(generations + 1)
-    var[0], msd[0], scatter = sigma2, 0.0, 0.0
-    for t in range(1, generations + 1):
-        n_r, n_s = schedule.batch_sizes(t, n)
-        if n_s and (t > 1 or curate_first):
-            if n_s not in factors:
-                factors[n_s] = curation_factor(n_s, keep, rule)
-            f = factors[n_s]
-        else:
-            f = 1.0
-        v, d = f * var[t - 1], msd[t - 1]     # v: expected variance of one synthetic point
-        batch_scatter = (n_r - 1 + n_s / n) * sigma2 + (n_s - 1 + n_r / n) * v + n_r * n_s / n * d
-        noise = (n_r * sigma2 + n_s * v) / n**2
-        if schedule.accumulate and t > 1:
-            N = n * (t - 1)
-            between = N * n / (N + n) * ((n_r / n) ** 2 * d + noise)
-            scatter = scatter + batch_scatter + between
-            shrink = 1.0 - n_r / (n * t)
-            msd[t] = shrink**2 * d + noise / t**2
-            count = N + n
-        else:
-            scatter = batch_scatter
-            msd[t] = (n_s / n) ** 2 * d + noise
-            count = n
-        var[t] = scatter / (count - ddof)
-    return var, msd
+
+    def synthetic_factor(t, n_s):
+        if not n_s or (t == 1 and not curate_first):
+            return 1.0
+        if n_s not in factors:
+            factors[n_s] = curation_factor(n_s, keep, rule)
+        return factors[n_s]
+
+    return gaussian.schedule_moments(sigma2, n, generations, schedule, ddof,
+                                     synthetic_factor=synthetic_factor)
 
 
 def curated_expected_variance(sigma2: float, n: int, t, *, keep: float, rule: str = "threshold",

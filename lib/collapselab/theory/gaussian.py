@@ -150,7 +150,8 @@ def accumulate_variance_limit(sigma2: float, n: int, ddof: int = 0, terms: int =
     return float(sigma2 * (n - 1) / (n - ddof) * np.exp(log_prod))
 
 
-def schedule_moments(sigma2: float, n: int, generations: int, schedule, ddof: int = 0):
+def schedule_moments(sigma2: float, n: int, generations: int, schedule, ddof: int = 0,
+                     synthetic_factor=None):
     """Exact E[sigma_t^2] and E[(mu_t - mu)^2], t = 0..T, for the 1-D Gaussian under any schedule
     that draws *fresh* real data: replace, accumulate, mix(alpha), inject(k), all_real,
     accumulate_mix(alpha) ({prf:ref}`thm-02-accumulate`; reused in chapter 6).
@@ -164,6 +165,9 @@ def schedule_moments(sigma2: float, n: int, generations: int, schedule, ddof: in
     al.'s update adds the between-group term N n/(N + n) E(b - mu_{t-1})^2 to the scatter).
     Every step is linear in (v, d), so the expectations close exactly.  Checked against
     simulation in ``tests/test_theory_gaussian.py``.
+
+    ``synthetic_factor(t, n_s)``, if given, multiplies the expected variance of generation t's
+    synthetic points (chapter 13's curated loop, {prf:ref}`thm-13-typicality`).
 
     Returns (expected_variance, expected_mean_sq_error), two arrays of length T + 1.
     """
@@ -181,7 +185,8 @@ def schedule_moments(sigma2: float, n: int, generations: int, schedule, ddof: in
     var[0], msd[0], scatter = sigma2, 0.0, 0.0
     for t in range(1, generations + 1):
         n_r, n_s = schedule.batch_sizes(t, n)
-        v, d = var[t - 1], msd[t - 1]
+        f = 1.0 if synthetic_factor is None else float(synthetic_factor(t, n_s))
+        v, d = f * var[t - 1], msd[t - 1]      # v: expected variance of one synthetic point
         batch_scatter = (n_r - 1 + n_s / n) * sigma2 + (n_s - 1 + n_r / n) * v + n_r * n_s / n * d
         noise = (n_r * sigma2 + n_s * v) / n**2          # variance of b - E[b | past]
         if schedule.accumulate and t > 1:
