@@ -52,11 +52,10 @@ def test_chapter_page(html, chapter):
     assert "{glue" not in page and "{prf:ref}" not in page
     if "{glue:" in source:
         assert 'class="pasted-text"' in page or 'class="pasted-inline"' in page
-    # theorem, definition and exercise boxes rendered by sphinx-proof and sphinx-exercise
-    if "{prf:theorem}" in source:
-        assert re.search(r'class="[^"]*proof theorem', page)
-    if "{prf:definition}" in source:
-        assert re.search(r'class="[^"]*proof definition', page)
+    # theorem, proposition, ... and exercise boxes rendered by sphinx-proof and sphinx-exercise
+    for kind in ("theorem", "proposition", "lemma", "corollary", "definition"):
+        if "{prf:" + kind + "}" in source:
+            assert re.search(rf'class="[^"]*proof {kind}', page), f"no rendered {kind} box"
     if "{exercise" in source:
         assert re.search(r'class="[^"]*exercise', page)
     if "{solution" in source:
@@ -66,7 +65,8 @@ def test_chapter_page(html, chapter):
     n_fig = len(re.findall(r"^\s*name: fig-", source, re.M))
     assert page.count("<figcaption") >= n_fig
     assert page.count("<img") >= n_fig
-    # the page offers the notebook download
-    assert "download" in page.lower()
+    # the page offers its own source for download, and the file is there
+    assert f'_sources/chapters/{chapter.name}"' in page
+    assert (html / "_sources" / "chapters" / chapter.name).exists()
     # no executed cell raised
     assert "Traceback (most recent call last)" not in page

@@ -366,7 +366,8 @@ def test_linear_model_closed_forms():
     H = np.concatenate([[0.0], np.cumsum(1.0 / t[1:])])
     basel = np.concatenate([[0.0], np.cumsum(1.0 / t[1:] ** 2)])
     noise, drift = linear_model_error(cl.replace(), n, T)
-    np.testing.assert_allclose(noise, t) and np.testing.assert_allclose(drift, t)
+    np.testing.assert_allclose(noise, t)
+    np.testing.assert_allclose(drift, t)
     noise, drift = linear_model_error(cl.accumulate(), n, T)
     np.testing.assert_allclose(drift, H)
     np.testing.assert_allclose(noise, basel)
@@ -384,9 +385,11 @@ def test_linear_model_closed_forms():
     for k in (1, 3, 7):
         noise, drift = linear_model_error(cl.inject(k), n, T)
         phis = np.array([0] + [phi(s, k) for s in range(1, T + 1)])
-        np.testing.assert_allclose(noise, phis) and np.testing.assert_allclose(drift, phis)
+        np.testing.assert_allclose(noise, phis)
+        np.testing.assert_allclose(drift, phis)
     noise, drift = linear_model_error(cl.all_real(), n, T)
-    np.testing.assert_allclose(noise[1:], 1.0) and np.testing.assert_allclose(drift[1:], 1.0)
+    np.testing.assert_allclose(noise[1:], 1.0)
+    np.testing.assert_allclose(drift[1:], 1.0)
 
 
 # --- thm-09-price: target_cost ---------------------------------------------------------------

@@ -39,6 +39,15 @@ def _run(model, schedule, n, generations, replicates, exact, seed):
                        schedule=schedule, exact=exact, seed=seed)
 
 
+def _check_moments(schedule, moments, alpha, n, ddof, exact, T, seed):
+    """The simulated E(mu_t - mu)^2 and E sigma_t^2 of the refitted Gaussian under `schedule`
+    against `moments(SIGMA2, n, alpha, T, ddof)`, generation by generation."""
+    tr = _run(cl.Gaussian1D(ddof), schedule, n, T, 20_000, exact, seed=seed)
+    e, v = moments(SIGMA2, n, alpha, T, ddof)
+    assert np.all(_z((tr["mean"][1:] - MU) ** 2, e[1:]) < Z)
+    assert np.all(_z(tr["var"][1:], v[1:]) < Z)
+
+
 # --- thm-07-mix-mean: known variance under mix ------------------------------------------------
 @pytest.mark.parametrize("exact", SAMPLERS)
 @pytest.mark.parametrize("alpha,n", [(0.0, 8), (0.1, 20), (0.35, 8), (0.6, 5), (1.0, 8)])
@@ -72,12 +81,8 @@ def test_mix_known_variance_limit():
 @pytest.mark.parametrize("ddof", DDOFS)
 @pytest.mark.parametrize("alpha,n", [(0.1, 20), (0.5, 4), (0.8, 15)])
 def test_mix_moments_match_simulation(alpha, n, ddof, exact):
-    T = 10
-    tr = _run(cl.Gaussian1D(ddof), cl.mix(alpha), n, T, 20_000, exact,
-              seed=200 + int(100 * alpha) + 7 * n + ddof)
-    e, v = C.mix_moments(SIGMA2, n, alpha, T, ddof)
-    assert np.all(_z((tr["mean"][1:] - MU) ** 2, e[1:]) < Z)
-    assert np.all(_z(tr["var"][1:], v[1:]) < Z)
+    _check_moments(cl.mix(alpha), C.mix_moments, alpha, n, ddof, exact, T=10,
+                   seed=200 + int(100 * alpha) + 7 * n + ddof)
 
 
 @pytest.mark.parametrize("ddof", DDOFS)
@@ -170,12 +175,8 @@ def test_theory_reduces_to_chapter_2(ddof):
 @pytest.mark.parametrize("ddof", DDOFS)
 @pytest.mark.parametrize("alpha,n", [(0.1, 10), (0.5, 6), (0.75, 8)])
 def test_accumulate_mix_moments_match_simulation(alpha, n, ddof, exact):
-    T = 12
-    tr = _run(cl.Gaussian1D(ddof), cl.accumulate_mix(alpha), n, T, 20_000, exact,
-              seed=400 + int(100 * alpha) + 3 * n + ddof)
-    e, v = C.accumulate_mix_moments(SIGMA2, n, alpha, T, ddof)
-    assert np.all(_z((tr["mean"][1:] - MU) ** 2, e[1:]) < Z)
-    assert np.all(_z(tr["var"][1:], v[1:]) < Z)
+    _check_moments(cl.accumulate_mix(alpha), C.accumulate_mix_moments, alpha, n, ddof, exact,
+                   T=12, seed=400 + int(100 * alpha) + 3 * n + ddof)
 
 
 @pytest.mark.parametrize("exact", SAMPLERS)

@@ -349,7 +349,7 @@ def test_variance_error_terms_reassemble_the_moments():
     lim = ct.contraction_limit(beta[-1], kappa)
     assert d[-1] == pytest.approx(lim, rel=1e-2)
     eps = ct.mean_noise_terms(alpha, tau, n, T)
-    s = 1 - ct.realised_fraction(alpha, n)
+    s = 1 - ct.realised_fraction(n, alpha)
     np.testing.assert_allclose(mom["msd"][1:], s**2 * mom["msd"][:-1] + eps**2, atol=1e-12)
     assert np.all(np.sqrt(mom["msd"][1:]) <= eps + s * np.sqrt(mom["msd"][:-1]) + 1e-12)
 

@@ -189,25 +189,9 @@ def test_ise_closed_form_matches_grid_integral():
 # ------------------------------------------------------------------------------------------
 # thm-05-founders, prop-05-rule
 # ------------------------------------------------------------------------------------------
-def _distinct(label: np.ndarray) -> np.ndarray:
-    s = np.sort(label, axis=1)
-    return 1 + (np.diff(s, axis=1) > 0).sum(axis=1)
-
-
 def _founders(h, n, T, R, seed):
     """Distinct generation-1 points (founders) with descendants among model t's centres, t = 1..T."""
-    model = K.GaussianKDE(h)
-    rng = np.random.default_rng(seed)
-    x = model.sample(model.broadcast(TRUTH, R), n, rng)   # generation-1 data: the founders
-    label = np.broadcast_to(np.arange(n), (R, n))
-    params = model.params(x)
-    counts = [_distinct(label)]
-    for _ in range(2, T + 1):
-        x, parent = model.sample_indexed(params, n, rng)
-        label = np.take_along_axis(label, parent, axis=1)
-        params = model.params(x)
-        counts.append(_distinct(label))
-    return np.vstack(counts)
+    return K.founder_counts(K.GaussianKDE(h), TRUTH, n, T, R, np.random.default_rng(seed))[0]
 
 
 def test_founders_follow_wright_fisher_whatever_h():
@@ -216,6 +200,8 @@ def test_founders_follow_wright_fisher_whatever_h():
     large = _founders(1.0, n, T, R, seed=4)
     np.testing.assert_array_equal(small, large)   # the genealogy does not depend on h
     _within(small.astype(float), TK.expected_founders(n, np.arange(1, T + 1)))
+    with pytest.raises(ValueError, match="GaussianKDE"):
+        K.founder_counts(cl.Gaussian1D(), TRUTH, n, T, R, np.random.default_rng(0))
 
 
 def test_normal_rule_variance_grows_geometrically():

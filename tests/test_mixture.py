@@ -15,7 +15,7 @@ from scipy import stats as sps
 import collapselab as cl
 from collapselab.models.gaussian import Normal1DParams
 from collapselab.models.mixture import (GaussianMixture1D, MixtureData, MixtureParams,
-                                        count_modes, kl_mixture, mixture_cdf, mixture_logpdf,
+                                        components_metric, count_modes, kl_mixture, mixture_cdf, mixture_logpdf,
                                         mixture_quantile, mode_locations, modes_recovered,
                                         surviving_components, w2_mixture)
 from collapselab.theory import mixture as tm
@@ -220,7 +220,7 @@ def test_accumulate_keeps_modes_longer_than_replace():
     for sch in (cl.replace(), cl.accumulate()):
         tr = cl.run_loop(model, truth, n=40, generations=20, replicates=150, schedule=sch,
                          seed=9, record=False,
-                         metrics={"alive": lambda p, t: surviving_components(p).astype(float)})
+                         metrics={"alive": components_metric})
         out[sch.name] = tr["alive"][-1]
     diff = out["accumulate"].mean() - out["replace"].mean()
     se = np.sqrt(out["accumulate"].var() / 150 + out["replace"].var() / 150)

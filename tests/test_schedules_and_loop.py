@@ -167,7 +167,10 @@ def test_batch_sizes_sum_to_n_and_stay_in_range(alpha, t, n, k, accumulate):
         assert isinstance(n_real, int) and isinstance(n_synth, int)
         assert n_real + n_synth == n
         assert 0 <= n_real <= n
-        assert abs(n_real - alpha * n) <= 0.5 or (t % k == 0 and sched.inject_every)
+        if sched.inject_every is not None and t % sched.inject_every == 0:
+            assert (n_real, n_synth) == (n, 0)       # an injection generation is all real
+        else:
+            assert abs(n_real - alpha * n) <= 0.5
 
 
 @settings(max_examples=40, deadline=None)

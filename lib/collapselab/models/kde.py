@@ -359,6 +359,31 @@ class GaussianKDE:
         return KDEStats(sample_mixture(params, n, rng))
 
 
+def founder_counts(model: GaussianKDE, truth: KDEParams, n: int, generations: int,
+                   replicates: int, rng):
+    """Simulate the genealogy of {prf:ref}`thm-05-founders` under replace.
+
+    Generation 1 fits ``model`` to n real points per chain (the *founders*); every later
+    generation fits n draws of the previous KDE, tracking which founder each new centre descends
+    from.  Returns ``(counts, last)``: counts (T, R), the number of distinct founders with
+    descendants among model t's centres for t = 1..T, and the fitted parameters of model T."""
+    if not isinstance(model, GaussianKDE):
+        raise ValueError(f"model must be a GaussianKDE, got {type(model).__name__}")
+    n = check_int("n", n, minimum=2)
+    generations = check_int("generations", generations, minimum=1)
+    replicates = check_int("replicates", replicates, minimum=1)
+    x = model.sample(model.broadcast(truth, replicates), n, rng)   # the founders
+    label = np.broadcast_to(np.arange(n), (replicates, n))          # founder of every centre
+    params, counts = model.params(x), [np.full(replicates, n)]
+    for _ in range(2, generations + 1):
+        x, parent = model.sample_indexed(params, n, rng)
+        label = np.take_along_axis(label, parent, axis=1)
+        params = model.params(x)
+        s = np.sort(label, axis=1)
+        counts.append(1 + (np.diff(s, axis=1) > 0).sum(axis=1))
+    return np.vstack(counts), params
+
+
 # ------------------------------------------------------------------------------------------
 # densities and distances (vectorised over chains)
 # ------------------------------------------------------------------------------------------

@@ -161,10 +161,7 @@ class BiasedCategorical:
 # metrics with run_loop's signature f(params, truth) -> (R,) -----------------------------------
 def entropy_metric(params, truth=None) -> np.ndarray:
     """Metric for :func:`collapselab.run_loop`: Shannon entropy (nats) of each fitted model."""
-    p = np.asarray(params, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-    return np.maximum(-terms.sum(axis=-1), 0.0)
+    return et.entropy(np.asarray(params, dtype=float))
 
 
 def error_metrics() -> dict:

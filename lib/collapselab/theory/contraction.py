@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_array, check_fraction, check_int, check_real
+from .contamination import real_points, realised_fraction
 
 # --------------------------------------------------------------------------------------------
 # the contraction lemma
@@ -165,14 +166,6 @@ def _model_checks(n, alpha, tau, ddof, gain):
     return n, alpha, tau, ddof, gain
 
 
-def realised_fraction(alpha: float, n: int) -> float:
-    """The real fraction a batch of n actually holds: round(alpha n) / n, as in
-    :meth:`collapselab.schedules.Schedule.batch_sizes`."""
-    alpha = check_fraction("alpha", alpha)
-    n = check_int("n", n, minimum=1)
-    return int(round(alpha * n)) / n
-
-
 def variance_sensitivity(tau: float, n: int, ddof: int = 0) -> float:
     """L = tau^2 (n-1)/(n-ddof): sensitivity of the fitted variance to the sampler's variance.
 
@@ -190,7 +183,7 @@ def variance_kappa(alpha: float, tau: float, n: int, ddof: int = 0) -> float:
     The contraction factor of the expected variance in {prf:ref}`thm-08-tempered`, leaving out
     the O(1/n) coupling through the between-group term (see :func:`tempered_growth_rate`)."""
     n, alpha, tau, ddof, _ = _model_checks(n, alpha, tau, ddof, 1.0)
-    return (1.0 - realised_fraction(alpha, n)) * variance_sensitivity(tau, n, ddof)
+    return (1.0 - realised_fraction(n, alpha)) * variance_sensitivity(tau, n, ddof)
 
 
 def critical_tau(alpha: float, n: int, ddof: int = 0) -> float:
@@ -223,7 +216,7 @@ def tempered_moment_matrix(alpha: float, tau: float, n: int, ddof: int = 0, gain
     bias = check_real("bias", bias)
     mu = check_real("mu", mu)
     sigma2 = check_real("sigma2", sigma2, minimum=0.0, strict_min=True)
-    nr = int(round(alpha * n))
+    nr = real_points(n, alpha)
     ns = n - nr
     a, s = nr / n, ns / n          # realised real and synthetic fractions
     t2 = tau**2
@@ -313,8 +306,8 @@ def variance_error_terms(alpha: float, tau: float, n: int, generations: int, ddo
     beta_t = sigma^2 [a alpha + kappa_t - 1] + k E(m_{t-1} - mu)^2."""
     n, alpha, tau, ddof, _ = _model_checks(n, alpha, tau, ddof, 1.0)
     mom = tempered_moments(alpha, tau, n, generations, ddof, sigma2=sigma2)
-    a = realised_fraction(alpha, n)
-    nr = int(round(alpha * n))
+    a = realised_fraction(n, alpha)
+    nr = real_points(n, alpha)
     k = nr * (n - nr) / (n * (n - ddof))
     base = (n - 1) / (n - ddof)
     kappa = (1 - a) * tau**2 * base
@@ -335,7 +328,7 @@ def mean_noise_terms(alpha: float, tau: float, n: int, generations: int, ddof: i
     d_t^2 = (1 - alpha)^2 d_{t-1}^2 + eps_t^2."""
     n, alpha, tau, ddof, _ = _model_checks(n, alpha, tau, ddof, 1.0)
     mom = tempered_moments(alpha, tau, n, generations, ddof, sigma2=sigma2)
-    a = realised_fraction(alpha, n)
+    a = realised_fraction(n, alpha)
     t2 = np.full(generations, tau**2)
     if generations:
         t2[0] = 1.0

@@ -36,7 +36,7 @@ def expected_total_variance(trace0: float, n: int, generations: int, schedule):
 def expected_heterozygosity(weights0, n: int, t):
     """E[1 - sum_c w_(t,c)^2] = (1 - sum_c w_(0,c)^2) (1 - 1/n)^t under replace: the class
     frequencies of the refitted model are a Wright--Fisher chain with population n
-    ({prf:ref}`prop-14-trace`, part 3)."""
+    ({prf:ref}`prop-14-trace`, part 2)."""
     w = check_array("weights0", weights0, ndim=1, nonnegative=True)
     if abs(w.sum() - 1.0) > 1e-8:
         raise ValueError("weights0 must sum to 1")
