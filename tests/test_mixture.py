@@ -15,7 +15,7 @@ from scipy import stats as sps
 import collapselab as cl
 from collapselab.models.gaussian import Normal1DParams
 from collapselab.models.mixture import (GaussianMixture1D, MixtureData, MixtureParams,
-                                        components_metric, count_modes, kl_mixture, mixture_cdf, mixture_logpdf,
+                                        components_metric, count_modes, kl_mixture, mixture_cdf, mixture_logpdf, mixture_pdf,
                                         mixture_quantile, mode_locations, modes_recovered,
                                         surviving_components, w2_mixture)
 from collapselab.theory import mixture as tm
@@ -465,3 +465,66 @@ def test_fit_invariants(K, m, seed, floor, warm):
     assert np.all(fit.vars >= floor * (1 - 1e-12))
     s = model.sample(fit, 7, rng)
     assert s.shape == (3, 7) and np.all(np.isfinite(s))
+
+
+# ------------------------------------------------------------------------------------------
+# the fast EM (issue 14): SQUAREM keeps EM's fixed points; agreement with scikit-learn
+# ------------------------------------------------------------------------------------------
+def test_accelerated_em_reaches_the_plain_em_fixed_point():
+    """SQUAREM only moves the start of EM steps: where the likelihood has one basin around the
+    start (two separated modes) it reaches plain EM's limit; in general (K = 4) it stops at a
+    fixed point of the EM map, which one more plain EM step does not move."""
+    rng = np.random.default_rng(21)
+    kw = dict(var_floor=1e-6, tol=1e-12, max_iter=5000, warm_start=False)
+    two = GaussianMixture1D(2, accelerate=False, **kw)
+    x = two.sample(two.params([0.4, 0.6], [-3.0, 3.0], [1.0, 0.5], replicates=40), 400, rng)
+    a, _, ll_a = two.em(two.stats(x))
+    b, _, ll_b = GaussianMixture1D(2, accelerate=True, **kw).em(two.stats(x))
+    np.testing.assert_allclose(ll_a, ll_b, atol=1e-9)
+    for field in ("weights", "means", "vars"):
+        np.testing.assert_allclose(getattr(a, field), getattr(b, field), atol=1e-5)
+    model, truth = _separated(**kw)
+    x4 = model.sample(model.broadcast(truth, 40), 400, rng)
+    fast, _, ll_fast = GaussianMixture1D(4, accelerate=True, **kw).em(model.stats(x4))
+    plain = GaussianMixture1D(4, accelerate=False, var_floor=1e-6, tol=0.0, max_iter=2)
+    ll_again = plain.em(plain.stats(x4), init=fast)[2]     # log-likelihood after one more step
+    assert np.all(np.abs(ll_again - mixture_logpdf(fast, x4).mean(axis=1)) < 1e-7)
+
+
+def test_accelerated_em_needs_fewer_steps_on_a_flat_likelihood():
+    rng = np.random.default_rng(22)
+    g = GaussianMixture1D(2, var_floor=1e-6, tol=1e-5, max_iter=2000, accelerate=False)
+    x = rng.standard_normal((100, 1000))
+    init = g.initial_params(x)
+    slow = cl.models.mixture._em_block(x, init.weights, init.means, init.vars, 1e-6, 2000, 1e-5, False)
+    fast = cl.models.mixture._em_block(x, init.weights, init.means, init.vars, 1e-6, 2000, 1e-5, True)
+    assert fast[4] < slow[4]
+    assert np.all(fast[3] >= slow[3] - 1e-4)     # never a worse likelihood than plain EM's stop
+
+
+def test_em_agrees_with_scikit_learn():
+    """Fitted densities agree with sklearn.mixture.GaussianMixture on the same data (same
+    tolerance; reg_covar plays the role of the floor), within Monte-Carlo error of the fit."""
+    sk = pytest.importorskip("sklearn.mixture")
+    rng = np.random.default_rng(23)
+    model = GaussianMixture1D(2, var_floor=1e-6, tol=1e-8, max_iter=2000, warm_start=False)
+    truth = model.params([0.3, 0.7], [-2.0, 2.0], [0.5, 1.0], replicates=20)
+    x = model.sample(truth, 2000, rng)
+    ours = model.fit(model.stats(x))
+    grid = np.linspace(-5, 6, 401)
+    dens = mixture_pdf(ours, grid)
+    for c in range(x.shape[0]):
+        gm = sk.GaussianMixture(2, tol=1e-8, max_iter=2000, reg_covar=1e-6, random_state=c).fit(x[c][:, None])
+        theirs = np.exp(gm.score_samples(grid[:, None]))
+        # same data, same likelihood: the maxima coincide up to the stopping tolerance
+        assert np.max(np.abs(dens[c] - theirs)) < 1e-3, c
+
+
+def test_sample_stats_grouped_draws_have_the_mixture_distribution():
+    model = GaussianMixture1D(3)
+    p = model.params([0.2, 0.5, 0.3], [-3.0, 0.0, 4.0], [0.5, 1.0, 2.0])
+    data = model.sample_stats(p, 50_000, np.random.default_rng(24)).data[0]
+    ks = sps.kstest(data, lambda v: mixture_cdf(p, v[None, :])[0])
+    assert ks.pvalue > 1e-3
+    shuffled = model.sample(p, 50_000, np.random.default_rng(24))[0]
+    assert sps.kstest(shuffled, lambda v: mixture_cdf(p, v[None, :])[0]).pvalue > 1e-3

@@ -44,7 +44,7 @@ from scipy.special import ndtr
 from .._validate import check_array, check_int, check_real
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
-_BLOCK = 1 << 21  # responsibilities (chains x points x components) held at once by EM
+_BLOCK = 1 << 17  # floats per block of chains in EM (x (chains x points x (K + 3))): fits in cache
 
 DEAD_MASS = 1e-8
 """A component whose responsibilities sum to less than this many points is removed for good."""
@@ -131,12 +131,16 @@ class GaussianMixture1D:
     warm_start : bool
         Start EM from the parameters attached to the training set (True) or from the
         deterministic quantile start of :meth:`initial_params` (False).
+    accelerate : bool
+        Interleave EM with SQUAREM extrapolation steps (Varadhan and Roland 2008), which move
+        only the start of the next EM step: the same fixed points and stopping rule, in fewer EM
+        steps where EM is slow (a flat likelihood).  False runs plain EM.
     """
 
     name = "gaussian-mixture-1d"
 
     def __init__(self, n_components: int, var_floor: float = 1e-3, max_iter: int = 100,
-                 tol: float = 1e-6, warm_start: bool = True):
+                 tol: float = 1e-6, warm_start: bool = True, accelerate: bool = True):
         self.n_components = check_int("n_components", n_components, minimum=1)
         self.var_floor = check_real("var_floor", var_floor, minimum=0.0, strict_min=True)
         self.max_iter = check_int("max_iter", max_iter, minimum=1)
@@ -144,10 +148,14 @@ class GaussianMixture1D:
         if not isinstance(warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False, got {warm_start!r}")
         self.warm_start = bool(warm_start)
+        if not isinstance(accelerate, (bool, np.bool_)):
+            raise ValueError(f"accelerate must be True or False, got {accelerate!r}")
+        self.accelerate = bool(accelerate)
 
     def __repr__(self):
         return (f"GaussianMixture1D(n_components={self.n_components}, var_floor={self.var_floor:g}, "
-                f"max_iter={self.max_iter}, tol={self.tol:g}, warm_start={self.warm_start})")
+                f"max_iter={self.max_iter}, tol={self.tol:g}, warm_start={self.warm_start}, "
+                f"accelerate={self.accelerate})")
 
     # parameters -----------------------------------------------------------------------------
     def params(self, weights, means, vars, replicates: int = 1) -> MixtureParams:
@@ -223,17 +231,22 @@ class GaussianMixture1D:
 
     # fitting --------------------------------------------------------------------------------
     def initial_params(self, data) -> MixtureParams:
-        """Deterministic EM start from the data alone: equal weights, means at the quantiles
-        (2k+1)/(2K) of each chain's data, and every variance the data variance / K^2 (floored)."""
+        """Deterministic EM start from the data alone: split each chain's data at its
+        quantiles k/K into K groups of (nearly) equal size; component k starts with weight 1/K
+        and the mean and variance (floored) of group k.  One O(m) partition per chain."""
         data = check_array("data", data, ndim=2)
         K = self.n_components
         R, m = data.shape
         if m < K:
             raise ValueError(f"need at least n_components={K} points per chain, got {m}")
-        q = (2 * np.arange(K) + 1) / (2 * K)
-        means = np.quantile(data, q, axis=1).T
-        var = np.maximum(data.var(axis=1) / K**2, self.var_floor)
-        return MixtureParams(np.full((R, K), 1.0 / K), means, np.repeat(var[:, None], K, axis=1))
+        edges = (np.arange(K + 1) * m) // K                                  # group boundaries
+        part = np.partition(data, edges[1:-1], axis=1) if K > 1 else data
+        size = np.diff(edges).astype(float)                                  # (K,)
+        s1 = np.add.reduceat(part, edges[:-1], axis=1)
+        s2 = np.add.reduceat(part * part, edges[:-1], axis=1)
+        means = s1 / size
+        var = np.maximum(s2 / size - means * means, self.var_floor)
+        return MixtureParams(np.full((R, K), 1.0 / K), means, var)
 
     def fit(self, stats: MixtureData) -> MixtureParams:
         """Fit by EM; see :meth:`em`."""
@@ -264,41 +277,55 @@ class GaussianMixture1D:
         mu = np.empty((R, K))
         var = np.empty((R, K))
         ll = np.empty(R)
-        step = max(1, _BLOCK // (m * K))
+        step = max(1, _BLOCK // (m * (K + 3)))
         iters = 0
         for lo in range(0, R, step):
             sl = slice(lo, min(R, lo + step))
             res = _em_block(x[sl], init.weights[sl], init.means[sl],
                             np.maximum(init.vars[sl], self.var_floor),
-                            self.var_floor, self.max_iter, self.tol)
+                            self.var_floor, self.max_iter, self.tol, self.accelerate)
             w[sl], mu[sl], var[sl], ll[sl], it = res
             iters = max(iters, it)
         return MixtureParams(w, mu, var), iters, ll
 
     # sampling -------------------------------------------------------------------------------
-    def sample_labels(self, params: MixtureParams, n: int, rng) -> np.ndarray:
-        """Component labels (R, n): counts ~ Multinomial(n, weights) per chain, in random order."""
+    def component_counts(self, params: MixtureParams, n: int, rng) -> np.ndarray:
+        """How many of n samples each component draws (R, K): Multinomial(n, weights) per chain."""
         params = self._check_k(params)
         n = check_int("n", n, minimum=1)
-        counts = rng.multinomial(n, params.weights)
-        ends = np.cumsum(counts, axis=1)[:, :-1]                                # (R, K-1)
-        labels = (np.arange(n)[None, :, None] >= ends[:, None, :]).sum(axis=-1)  # (R, n)
+        return rng.multinomial(n, params.weights)
+
+    def _grouped(self, params: MixtureParams, counts: np.ndarray, rng) -> np.ndarray:
+        """Samples (R, n) grouped by component (component 0's first) for counts (R, K)."""
+        R, K = counts.shape
+        n = int(counts[0].sum())
+        flat = counts.ravel()
+        x = rng.standard_normal((R, n))
+        x *= np.repeat(params.std.ravel(), flat).reshape(R, n)
+        x += np.repeat(params.means.ravel(), flat).reshape(R, n)
+        return x
+
+    def sample_labels(self, params: MixtureParams, n: int, rng) -> np.ndarray:
+        """Component labels (R, n): counts ~ Multinomial(n, weights) per chain, in random order."""
+        counts = self.component_counts(params, n, rng)
+        R, K = counts.shape
+        labels = np.repeat(np.tile(np.arange(K), R), counts.ravel()).reshape(R, n)
         return rng.permuted(labels, axis=1)
 
     def sample(self, params: MixtureParams, n: int, rng) -> np.ndarray:
-        """n samples per chain (R, n): labels from the weights, then normals."""
-        params = self._check_k(params)
-        labels = self.sample_labels(params, n, rng)
-        mu = np.take_along_axis(params.means, labels, axis=1)
-        sd = np.take_along_axis(params.std, labels, axis=1)
-        return mu + sd * rng.standard_normal(labels.shape)
+        """n samples per chain (R, n) in random order: component counts from the weights, then
+        normals, then a random permutation of each chain's samples (they are exchangeable)."""
+        x = self._grouped(params, self.component_counts(params, n, rng), rng)
+        return rng.permuted(x, axis=1)
 
     def sample_stats(self, params: MixtureParams, n: int, rng, exact: bool = False) -> MixtureData:
         """A training set of n samples per chain, carrying ``params`` as EM start.
 
-        A mixture has no fixed-size sufficient statistics, so ``exact=True`` draws the same
-        samples as ``exact=False``."""
-        return MixtureData(self.sample(params, n, rng), params)
+        EM does not depend on the order of the points, so the training set holds each
+        component's samples together (no permutation, unlike :meth:`sample`); its distribution
+        as a multiset is that of :meth:`sample`.  A mixture has no fixed-size sufficient
+        statistics, so ``exact=True`` draws the same samples as ``exact=False``."""
+        return MixtureData(self._grouped(params, self.component_counts(params, n, rng), rng), params)
 
     # densities ------------------------------------------------------------------------------
     def logpdf(self, params: MixtureParams, x) -> np.ndarray:
@@ -309,57 +336,196 @@ class GaussianMixture1D:
 # --------------------------------------------------------------------------------------------
 # EM on one block of chains
 # --------------------------------------------------------------------------------------------
-def _em_block(x, w, mu, var, floor, max_iter, tol):
+def _em_map(X, S, w, mu, var, floor):
+    """One EM step F for chains X (B, 3, m) = [x^2, x, 1] of centred data, S = X.sum(-1) (B, 3).
+
+    Returns (w, mu, var) after the M-step and each chain's mean log-likelihood per point at the
+    *input* parameters.  Log densities are written relative to a reference component (the
+    heaviest, so alive): log(w_k N(x; mu_k, var_k)) = c_k . [x^2, x, 1], and only the K-1
+    differences d_k = (c_k - c_ref) . [x^2, x, 1] are formed, by one batched matrix product; the
+    reference's responsibilities and weighted sums follow from sum_k r_k = 1 and the totals S.
+    The result is the ordinary EM step (Dempster, Laird and Rubin 1977), with the variance floor
+    and dead components of the module docstring."""
+    B, K = w.shape
+    m = X.shape[2]
+    alive = w > 0
+    inv = 1.0 / var
+    coef = np.empty((B, K, 3))
+    coef[:, :, 0] = -0.5 * inv
+    coef[:, :, 1] = mu * inv
+    coef[:, :, 2] = (np.where(alive, _log_weights(np.where(alive, w, 1.0)), -1e300)
+                     - 0.5 * (_LOG_2PI + np.log(var) + mu * mu * inv))
+    rows = np.arange(B)
+    ref = np.argmax(w, axis=1)                                          # (B,)
+    cref = coef[rows, ref]                                              # (B, 3)
+    if K == 2:
+        others = (1 - ref)[:, None]
+        diff = coef[rows, 1 - ref][:, None, :] - cref[:, None, :]
+    else:
+        others = np.argsort(np.arange(K)[None, :] == ref[:, None], axis=1, kind="stable")[:, :K - 1]
+        diff = np.take_along_axis(coef, others[:, :, None], axis=1) - cref[:, None, :]  # (B, K-1, 3)
+    d = diff @ X                                                        # (B, K-1, m)
+    if K == 1:
+        ll = (cref * S).sum(axis=1) / m
+        sums = S[:, None, :]
+    else:
+        if K == 2:
+            # one other component: its responsibility is the logistic function of d, and
+            # log(1 + e^d) = max(d, 0) + log1p(e^-|d|) adds to the reference's log density;
+            # sum_i d_i = (c - c_ref) . S, so sum_i max(d_i, 0) = (sum_i d_i + sum_i |d_i|) / 2
+            d0 = d[:, 0]
+            a = np.abs(d0)
+            sum_abs = a.sum(axis=1)
+            np.negative(a, out=a)
+            e = np.exp(a, out=a)                                        # e^-|d| in (0, 1]
+            sum_d = (diff[:, 0] * S).sum(axis=1)
+            q = e + 1.0
+            np.reciprocal(q, out=q)                                     # 1 / (1 + e^-|d|)
+            # log1p(e^-|d|) = -log q: q lies in [1/2, 1], so the error is absolute, ~1e-16
+            ll = ((cref * S).sum(axis=1) + 0.5 * (sum_d + sum_abs) - np.log(q).sum(axis=1)) / m
+            e *= q                                                      # e^-|d| / (1 + e^-|d|)
+            r = np.where(d0 >= 0.0, q, e)                               # logistic(d), stably
+            d = r[:, None, :]
+            e = d
+        else:
+            top = d.max(axis=1)
+            np.maximum(top, 0.0, out=top)                               # the reference's d is 0
+            d -= top[:, None, :]
+            e = np.exp(d, out=d)                                        # (B, K-1, m)
+            np.negative(top, out=top)
+            s = np.exp(top)
+            s += e.sum(axis=1)
+            ll = ((cref * S).sum(axis=1) - top.sum(axis=1) + np.log(s).sum(axis=1)) / m
+            np.reciprocal(s, out=s)
+            e *= s[:, None, :]                                          # responsibilities
+        sums_o = e @ X.transpose(0, 2, 1)                               # (B, K-1, 3)
+        sums = np.empty((B, K, 3))
+        if K == 2:
+            sums[rows, 1 - ref] = sums_o[:, 0]
+            sums[rows, ref] = S - sums_o[:, 0]
+        else:
+            np.put_along_axis(sums, others[:, :, None], sums_o, axis=1)
+            sums[rows, ref] = S - sums_o.sum(axis=1)
+    nk = sums[:, :, 2]
+    live = (nk >= DEAD_MASS) & alive
+    safe = np.where(live, nk, 1.0)
+    new_mu = sums[:, :, 1] / safe
+    new_var = np.where(live, np.maximum(sums[:, :, 0] / safe - new_mu * new_mu, floor), var)
+    new_mu = np.where(live, new_mu, mu)
+    new_w = np.where(live, nk, 0.0)
+    new_w /= new_w.sum(axis=1, keepdims=True)
+    return new_w, new_mu, new_var, ll
+
+
+def _extrapolate(p0, p1, p2, floor):
+    """SQUAREM's step (Varadhan and Roland 2008, scheme S3) from three successive EM iterates,
+    in the coordinates (log w, mu, log var) of the components alive in p2, so that every
+    extrapolated point is a valid mixture.  Returns the new start and, per chain, whether the
+    step length was clipped to a plain double EM step."""
+    alive = p2[0] > 0
+
+    def coords(p):
+        w, mu, var = p
+        with np.errstate(divide="ignore"):
+            lw = np.where(alive, np.log(np.where(alive, w, 1.0)), 0.0)
+        return np.concatenate([lw, np.where(alive, mu, 0.0), np.where(alive, np.log(var), 0.0)], axis=1)
+
+    t0, t1, t2 = coords(p0), coords(p1), coords(p2)
+    r = t1 - t0
+    v = t2 - 2.0 * t1 + t0
+    rr = (r * r).sum(axis=1)
+    vv = (v * v).sum(axis=1)
+    a = -np.sqrt(np.divide(rr, vv, out=np.ones_like(rr), where=vv > 0))
+    a = np.minimum(a, -1.0)
+    t = t0 - 2.0 * a[:, None] * r + (a * a)[:, None] * v
+    K = alive.shape[1]
+    lw, mu, lv = t[:, :K], t[:, K:2 * K], t[:, 2 * K:]
+    lw = np.where(alive, lw - np.where(alive, lw, -np.inf).max(axis=1, keepdims=True), -np.inf)
+    w = np.exp(lw)
+    w /= w.sum(axis=1, keepdims=True)
+    var = np.where(alive, np.maximum(np.exp(np.minimum(lv, 700.0)), floor), p2[2])
+    mu = np.where(alive, mu, p2[1])
+    ok = np.isfinite(w).all(axis=1) & np.isfinite(mu).all(axis=1) & np.isfinite(var).all(axis=1)
+    return (w, mu, var), ok
+
+
+def _em_block(x, w, mu, var, floor, max_iter, tol, accelerate=True):
     """EM for chains x (B, m); w, mu, var (B, K).  Returns w, mu, var, loglik (B,), iterations.
 
-    Each chain stops on its own, as if fitted alone: once its mean log-likelihood per point
-    changes by less than ``tol`` it is frozen and later iterations run on the other chains
-    only.  Log densities are kept as (B, K, m) so that reductions over components run across
-    contiguous rows; the M-step's weighted sums [sum r x^2, sum r x, sum r] come from one
-    batched matrix product of the responsibilities with [x^2, x, 1] (data centred per chain).
+    Each chain stops on its own, as if fitted alone: once one EM step changes its mean
+    log-likelihood per point by less than ``tol`` it is frozen (with the parameters after that
+    step) and later steps run on the other chains only.  With ``accelerate`` the EM steps are
+    interleaved with SQUAREM extrapolations (:func:`_extrapolate`): two EM steps, a jump along
+    their secant, and an EM step from the jump, kept only if the jump's log-likelihood is at
+    least that of the second EM step's start (otherwise the chain continues from the plain EM
+    iterate).  The extrapolation only moves the *start* of the next EM step, so the iteration
+    still converges to a fixed point of EM and stops by the same rule; ``iterations`` counts EM
+    steps (the largest number over chains).
     """
+    B = x.shape[0]
     center = x.mean(axis=1, keepdims=True)
     xc = x - center
-    X = np.stack([xc * xc, xc, np.ones_like(xc)], axis=2)    # (B, m, 3)
-    w, mu, var = w.copy(), mu - center, var.copy()
-    ll = np.full(x.shape[0], np.nan)
-    prev = np.full(x.shape[0], np.nan)
-    act = np.arange(x.shape[0])                               # chains still iterating
-    Xa, xa = X, xc
-    it = 0
-    for it in range(1, max_iter + 1):
-        wa, mua, vara = w[act], mu[act], var[act]
-        # E-step: log w_k N(x; mu_k, var_k), then a stable softmax over k
-        logw = np.where(wa > 0, _log_weights(np.where(wa > 0, wa, 1.0)), -1e300)
-        logp = xa[:, None, :] - mua[:, :, None]               # (B, K, m)
-        logp *= logp
-        logp *= (-0.5 / vara)[:, :, None]
-        logp += (logw - 0.5 * (_LOG_2PI + np.log(vara)))[:, :, None]
-        top = logp.max(axis=1, keepdims=True)
-        logp -= top
-        r = np.exp(logp, out=logp)
-        s = r.sum(axis=1, keepdims=True)
-        r /= s
-        lla = (top[:, 0] + np.log(s[:, 0])).mean(axis=1)
-        # M-step
-        sums = r @ Xa                                          # (B, K, 3)
-        nk = sums[:, :, 2]
-        live = (nk >= DEAD_MASS) & (wa > 0)
-        safe = np.where(live, nk, 1.0)
-        new_mu = sums[:, :, 1] / safe
-        mu[act] = np.where(live, new_mu, mua)
-        var[act] = np.where(live, np.maximum(sums[:, :, 0] / safe - new_mu * new_mu, floor), vara)
-        wa = np.where(live, nk, 0.0)
-        w[act] = wa / wa.sum(axis=1, keepdims=True)
-        ll[act] = lla
-        done = np.abs(lla - prev[act]) < tol                  # False while prev is NaN
-        prev[act] = lla
-        if done.all():
-            break
+    X = np.stack([xc * xc, xc, np.ones_like(xc)], axis=1)    # (B, 3, m)
+    S = X.sum(axis=2)
+    out_w, out_mu, out_var = w.copy(), mu - center, var.copy()
+    out_ll = np.full(B, np.nan)
+    # the active chains, with their data and state; prev = log-likelihood at the start of the
+    # EM step that produced the current parameters (NaN before the first step)
+    act = np.arange(B)
+    p = (out_w.copy(), out_mu.copy(), out_var.copy())
+    prev = np.full(B, np.nan)
+    steps = 0
+
+    def freeze(done, p, ll):
+        nonlocal act, X, S, prev
         if done.any():
+            idx = act[done]
+            out_w[idx], out_mu[idx], out_var[idx] = (a[done] for a in p)
+            out_ll[idx] = ll[done]
             keep = ~done
-            act, Xa, xa = act[keep], Xa[keep], xa[keep]
-    return w, mu + center, var, ll, it
+            act, X, S, prev = act[keep], X[keep], S[keep], prev[keep]
+            p = tuple(a[keep] for a in p)
+            return p, keep
+        return p, None
+
+    def em_step(p):
+        """One EM step from p for every active chain; freeze those that converged."""
+        nonlocal steps
+        new = _em_map(X, S, *p, floor)
+        steps += 1
+        ll = new[3]
+        done = np.abs(ll - prev) < tol                         # False while prev is NaN
+        if steps >= max_iter:
+            done[:] = True
+        prev[:] = ll
+        return freeze(done, new[:3], ll)
+
+    while act.size:
+        p0 = p
+        p, keep = em_step(p0)
+        if not accelerate or not act.size:
+            continue
+        if keep is not None:
+            p0 = tuple(a[keep] for a in p0)
+        ll0 = prev.copy()
+        p1 = p
+        p, keep = em_step(p1)
+        if not act.size:
+            break
+        if keep is not None:
+            p0, p1, ll0 = tuple(a[keep] for a in p0), tuple(a[keep] for a in p1), ll0[keep]
+        ll1 = prev.copy()
+        p2 = p
+        jump, ok = _extrapolate(p0, p1, p2, floor)
+        nw, nmu, nvar, llj = _em_map(X, S, *(np.where(ok[:, None], a, b) for a, b in zip(jump, p2)),
+                                     floor)
+        steps += 1
+        good = ok & np.isfinite(llj) & (llj >= ll1)
+        p = tuple(np.where(good[:, None], a, b) for a, b in zip((nw, nmu, nvar), p2))
+        prev = np.where(good, llj, ll1)
+        if steps >= max_iter:
+            freeze(np.ones(act.size, dtype=bool), p, prev)
+    return out_w, out_mu + center, out_var, out_ll, steps
 
 
 # --------------------------------------------------------------------------------------------
