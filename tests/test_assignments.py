@@ -29,6 +29,10 @@ PLANTED = {
                 '"mix fixed": 100, "inject": 300, "all-real": 1000}\n'
                 'most_per_real_point = "accumulate"',
                 "Some real-data counts are wrong"),
+    "02_gaussian": ("ex-02-2", "def k_star(n):\n    return n - 1.0\n\nvar_T = np.ones(replicates)",
+                    "k_star(n) should make E log(Q / k) = 0"),
+    "05_kde": ("ex-05-5", "t_exact = 50\nt_approx = 99", "Take the first t >= 1"),
+    "13_curation": ("ex-13-3", "alpha_needed = 0.5", "must equal 0.9 sigma^2"),
 }
 
 
