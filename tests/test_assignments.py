@@ -161,6 +161,7 @@ def test_question_names_are_book_labels():
     labels = set()
     for ch in chapter_paths():
         labels |= set(re.findall(r":label: (ex-\d\d-\d+)", ch.read_text()))
+    autograded = set()
     for src in SOURCES:
         text = src.read_text()
         chapter = src.stem[:2]
@@ -174,3 +175,8 @@ def test_question_names_are_book_labels():
         assert all(m.startswith(f"manual-{chapter}-") for m in manual)
         mentioned = set(re.findall(r"ex-\d\d-\d+", text))
         assert mentioned == auto, f"{src.name}: labels outside autograded questions: {mentioned - auto}"
+        autograded |= auto
+    for other in (ROOT / "assignments").rglob("*"):
+        if other.is_file() and other not in SOURCES:
+            stray = set(re.findall(r"ex-\d\d-\d+", other.read_text())) - autograded
+            assert not stray, f"{other.name} names exercises that are not autograded: {stray}"
