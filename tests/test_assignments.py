@@ -115,13 +115,17 @@ def test_planted_wrong_answer_fails_with_its_message(graded, name):
 def test_student_notebook_holds_no_solution(graded, name):
     """No line of a reference solution (code or prose) reaches the student's files."""
     master = graded["out"] / "masters" / f"{name}.ipynb"
-    solution_lines, prompt_lines, in_block, in_code = set(), set(), False, False
+    solution_lines, prompt_lines, public_lines = set(), set(), set()
+    in_block = in_code = False
     for cell in _cells(master):
         src = "".join(cell["source"])
         if cell["cell_type"] == "raw":
             in_block = {"# BEGIN SOLUTION": True, "# END SOLUTION": False}.get(src.strip(), in_block)
             continue
         if not in_block:
+            # what the student is shown anyway: the questions' text and the visible checks
+            if cell["cell_type"] == "markdown" or "hidden: true" not in src:
+                public_lines.update(line.strip() for line in src.splitlines())
             continue
         in_prompt = False
         for line in src.splitlines():
@@ -141,10 +145,16 @@ def test_student_notebook_holds_no_solution(graded, name):
             keep = in_code or cell["cell_type"] == "markdown"
             if keep and len(s) >= 12 and not s.startswith(("#", '"""')):
                 solution_lines.add(s)
-    solution_lines -= prompt_lines   # the prompt is what the student gets instead
+    # what the student is given anyway: the template, the questions' text, the visible checks
+    public_text = "\n".join(prompt_lines | public_lines)
+    solution_lines = {s for s in solution_lines if s not in public_text}
     assert solution_lines, "the master holds reference solutions"
     student = graded["out"] / name / "student"
-    text = "\n".join(p.read_text(encoding="utf-8") for p in student.rglob("*") if p.is_file())
+    files = [p for p in student.rglob("*") if p.is_file()]
+    assert student / f"{name}.ipynb" in files
+    # notebooks as their cells' decoded text (JSON escapes quotes), other files as they are
+    text = "\n".join("\n".join("".join(c["source"]) for c in _cells(p)) if p.suffix == ".ipynb"
+                     else p.read_text(encoding="utf-8") for p in files)
     nb_text = "\n".join("".join(c["source"]) for c in _cells(student / f"{name}.ipynb"))
     student_lines = {line.strip() for line in text.splitlines()}
     leaked = sorted(s for s in solution_lines
