@@ -167,11 +167,12 @@ def test_student_notebook_holds_no_solution(graded, name):
 def test_question_names_are_book_labels():
     """Autograded questions are named by their exercise label (ex-NN-K) and only they use
     that spelling; pencil questions are named manual-NN-K, so the instructor guide can mark an
-    exercise autograded iff its label occurs in a file under assignments/."""
+    exercise autograded iff its label occurs in a file under assignments/.  Every exercise of
+    the book is in the assignment of its chapter."""
     labels = set()
     for ch in chapter_paths():
         labels |= set(re.findall(r":label: (ex-\d\d-\d+)", ch.read_text()))
-    autograded = set()
+    autograded, covered = set(), set()
     for src in SOURCES:
         text = src.read_text()
         chapter = src.stem[:2]
@@ -186,6 +187,8 @@ def test_question_names_are_book_labels():
         mentioned = set(re.findall(r"ex-\d\d-\d+", text))
         assert mentioned == auto, f"{src.name}: labels outside autograded questions: {mentioned - auto}"
         autograded |= auto
+        covered |= auto | {m.replace("manual-", "ex-") for m in manual}
+    assert covered == labels, f"exercises in no assignment: {sorted(labels - covered)}"
     for other in (ROOT / "assignments").rglob("*"):
         if other.is_file() and other not in SOURCES:
             stray = set(re.findall(r"ex-\d\d-\d+", other.read_text())) - autograded
