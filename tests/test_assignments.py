@@ -57,8 +57,9 @@ def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("assignments")
     out, subs = tmp / "built", tmp / "submissions"
     subs.mkdir()
-    subprocess.run(["bash", str(ROOT / "scripts/build-assignments.sh"), "--no-run-tests",
-                    "--out", str(out)], check=True, cwd=ROOT, capture_output=True, text=True)
+    build = subprocess.run(["bash", str(ROOT / "scripts/build-assignments.sh"), "--no-run-tests",
+                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
     for name in NAMES:
         shutil.copy(out / name / "autograder" / f"{name}.ipynb", subs / f"{name}-reference.ipynb")
         shutil.copy(out / name / "student" / f"{name}.ipynb", subs / f"{name}-blank.ipynb")
