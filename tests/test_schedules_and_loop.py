@@ -612,3 +612,18 @@ def test_accumulate_subsample_known_variance_closed_form():
         TS.gaussian_moments(1, 3, ddof=1)
     with pytest.raises(ValueError, match="known_variance"):
         TS.gaussian_moments(5, 3, known_variance="no")
+
+
+def test_accumulate_subsample_plateaus_between_accumulate_and_replace():
+    """Kazdan et al.'s observation (their abstract): test loss above accumulate's but levelling
+    off, unlike replace's divergence.  For the Gaussian the closed form shows it exactly."""
+    from collapselab.theory import gaussian as G
+    from collapselab.theory import subsample as TS
+    n = 10
+    v, m = TS.gaussian_moments(n, 1000)
+    va, ma = G.schedule_moments(1.0, n, 1000, S.accumulate())
+    vr, mr = G.schedule_moments(1.0, n, 1000, S.replace())
+    assert ma[-1] < m[-1] < mr[-1] and vr[-1] < v[-1] < va[-1]
+    assert abs(v[1000] - v[500]) < 1e-3 * v[1000] and v[-1] > 0.5
+    # E sigma^2 + E (mu - mu*)^2 = sigma*^2: every point of the pool has second moment sigma*^2
+    np.testing.assert_allclose(v + m, 1.0, rtol=1e-9)
