@@ -532,6 +532,12 @@ def test_accumulate_subsample_schedule():
     from collapselab.theory import gaussian as G
     with pytest.raises(ValueError, match="subsample"):
         G.schedule_moments(1.0, 10, 3, S.accumulate_subsample())
+    from collapselab.compare import linear_model_error
+    from collapselab.theory import mixture as TM
+    for closed_form in (lambda s: TM.weight_variance(0.5, 10, 3, s),
+                        lambda s: linear_model_error(s, 10, 3)):
+        with pytest.raises(ValueError, match="subsample"):
+            closed_form(S.accumulate_subsample())
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
