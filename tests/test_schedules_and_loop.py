@@ -633,3 +633,17 @@ def test_accumulate_subsample_plateaus_between_accumulate_and_replace():
     assert abs(v[1000] - v[500]) < 1e-3 * v[1000] and v[-1] > 0.5
     # E sigma^2 + E (mu - mu*)^2 = sigma*^2: every point of the pool has second moment sigma*^2
     np.testing.assert_allclose(v + m, 1.0, rtol=1e-9)
+
+
+@pytest.mark.parametrize("size", [None, 7, 25])
+def test_accumulate_subsample_all_real_is_iid_fits_of_the_subsample_size(size):
+    """Reduction alpha = 1: the pool holds only real points, so a uniform subsample of k_t =
+    min(k, nt) of them is k_t i.i.d. real points: E sigma_t^2 = sigma^2 (ddof 1), E (mu_t - mu)^2 =
+    sigma^2 / k_t."""
+    from collapselab.theory import subsample as TS
+    n, T = 10, 6
+    v, m = TS.gaussian_moments(n, T, size=size, alpha=1.0, ddof=1, sigma2=3.0)
+    k = n if size is None else size
+    kt = np.minimum(k, n * np.arange(1, T + 1))
+    np.testing.assert_allclose(v[1:], 3.0, rtol=1e-12)
+    np.testing.assert_allclose(m[1:], 3.0 / kt, rtol=1e-12)
