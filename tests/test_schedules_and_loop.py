@@ -3,7 +3,9 @@
 Checks {prf:ref}`def-01-schedules` (batch sizes of every constructor, fixed vs fresh real data),
 {prf:ref}`def-01-loop` (run_loop: validation, Trajectory shapes, reproducibility) and
 {prf:ref}`prop-01-reductions` (alpha = 0 is replace, alpha = 1 is all-real, the accumulate pool,
-the real data each schedule consumes), and `collapselab.diagrams`.
+the real data each schedule consumes), the accumulate-subsample schedule (its reductions and
+:func:`collapselab.theory.subsample.gaussian_moments` against the loop), and
+`collapselab.diagrams`.
 """
 from __future__ import annotations
 
