@@ -561,6 +561,19 @@ def test_accumulate_subsample_with_a_large_subsample_is_accumulate(alpha):
     np.testing.assert_allclose(m, m2, rtol=1e-12, atol=1e-15)
 
 
+def test_point_pool_grows_its_dtype():
+    from collapselab.loop import _Pool
+    pool = _Pool(6)
+    pool.add(np.zeros((2, 3), dtype=np.int64))
+    pool.add(np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(pool.view(), [[0, 0, 0, 0.5, 0.5, 0.5]] * 2)
+    pairs = _Pool(4)
+    pairs.add((np.ones((1, 2, 3)), np.ones((1, 2))))
+    pairs.add((np.zeros((1, 2, 3)), np.zeros((1, 2))))
+    x, y = pairs.view()
+    assert x.shape == (1, 4, 3) and y.shape == (1, 4) and y.sum() == 2
+
+
 def test_accumulate_subsample_generation_one_is_replace_and_accumulate():
     """Reduction: generation 1's pool holds n points, so every schedule of n points fits the same
     model; later generations differ (the subsample leaves points out)."""
@@ -571,18 +584,25 @@ def test_accumulate_subsample_generation_one_is_replace_and_accumulate():
         assert not np.allclose(a["var"][2], b["var"][2])
 
 
-def test_subsample_draws_without_replacement_independently_per_chain():
-    from collapselab.loop import _subsample
-    pool = np.tile(np.arange(50.0), (200, 1))
-    sub = _subsample(pool, 10, np.random.default_rng(0))
-    assert sub.shape == (200, 10)
-    assert all(np.unique(row).size == 10 for row in sub)
-    assert np.unique(sub, axis=0).shape[0] > 190                        # chains differ
-    # every point equally likely: 200 x 10 draws over 50 points, 40 expected each
-    counts = np.bincount(sub.astype(int).ravel(), minlength=50)
+@pytest.mark.parametrize("k", [10, 30])      # Floyd's algorithm, then sorted random keys
+def test_subsample_draws_without_replacement_independently_per_chain(k):
     from scipy import stats
+
+    from collapselab.loop import _subsample
+    R = 400
+    pool = np.tile(np.arange(50.0), (R, 1))
+    sub = _subsample(pool, k, np.random.default_rng(0))
+    assert sub.shape == (R, k)
+    assert all(np.unique(row).size == k for row in sub)
+    assert np.unique(sub, axis=0).shape[0] > R - 10                     # chains differ
+    # every point equally likely: R k draws over 50 points
+    counts = np.bincount(sub.astype(int).ravel(), minlength=50)
     assert stats.chisquare(counts).pvalue > 1e-4
-    tup = _subsample((pool, -pool), 5, np.random.default_rng(1))
+    # and every pair too (a uniform k-subset): P(0 and 1 both kept) = k (k-1) / (50 * 49)
+    both = np.mean((sub == 0).any(axis=1) & (sub == 1).any(axis=1))
+    p = k * (k - 1) / (50 * 49)
+    assert abs(both - p) < 5 * np.sqrt(p * (1 - p) / R)
+    tup = _subsample((pool, -pool), k, np.random.default_rng(1))
     np.testing.assert_array_equal(tup[0], -tup[1])                       # fields stay aligned
 
 

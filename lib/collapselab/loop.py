@@ -60,14 +60,51 @@ _MAX_SIZE = 10**9          # points per chain in one batch / generations: beyond
 
 
 def _subsample(pool, k, rng):
-    """k points of each chain's pool, without replacement, independently per chain."""
+    """k points of each chain's pool, a uniform random k-subset drawn without replacement,
+    independently per chain.  A subsample that is a large share of the pool sorts random keys
+    (O(N) per chain); a small one uses Floyd's algorithm, vectorised over chains (O(k^2) per
+    chain, independent of the pool size N)."""
     from .sources import points_size, take_points
     N = points_size(pool)
     if k >= N:
         return pool
     R = (pool[0] if isinstance(pool, tuple) else pool).shape[0]
-    idx = np.argpartition(rng.random((R, N)), k - 1, axis=1)[:, :k]
+    if 4 * k > N:
+        idx = np.argpartition(rng.random((R, N)), k - 1, axis=1)[:, :k]
+    else:
+        idx = np.empty((R, k), dtype=np.int64)
+        for i, j in enumerate(range(N - k, N)):
+            draw = rng.integers(0, j + 1, size=R)
+            seen = (idx[:, :i] == draw[:, None]).any(axis=1)
+            idx[:, i] = np.where(seen, j, draw)
     return take_points(pool, np.sort(idx, axis=1))
+
+
+class _Pool:
+    """The accumulated points of a point-based schedule, in a buffer sized once for the run
+    (arrays (R, capacity, ...), or tuples of them)."""
+
+    def __init__(self, capacity: int):
+        self.capacity, self.size, self.buf = capacity, 0, None
+
+    def add(self, batch):
+        fields = batch if isinstance(batch, tuple) else (batch,)
+        m = fields[0].shape[1]
+        if self.buf is None:
+            self.buf = tuple(np.empty((f.shape[0], self.capacity) + f.shape[2:], dtype=f.dtype)
+                             for f in fields)
+        if any(not np.can_cast(f.dtype, b.dtype) for b, f in zip(self.buf, fields)):
+            old, self.buf = self.buf, tuple(
+                np.empty(b.shape, dtype=np.result_type(b.dtype, f.dtype)) for b, f in zip(self.buf, fields))
+            for b, o in zip(self.buf, old):
+                b[:, :self.size] = o[:, :self.size]
+        for b, f in zip(self.buf, fields):
+            b[:, self.size:self.size + m] = f
+        self.size += m
+
+    def view(self):
+        out = tuple(b[:, :self.size] for b in self.buf)
+        return out if len(out) > 1 else out[0]
 
 
 def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
@@ -104,8 +141,7 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
     record_every : record generations 0, k, 2k, ... and always the last one.
     progress : show a tqdm progress bar over generations.
     """
-    from .sources import (FixedSample, LoopContext, Truth, bind_real, bind_synthetic,
-                          concat_points, points_size)
+    from .sources import FixedSample, LoopContext, Truth, bind_real, bind_synthetic
 
     n = check_int("n", n, minimum=1, maximum=_MAX_SIZE)
     generations = check_int("generations", generations, minimum=0, maximum=_MAX_SIZE)
@@ -166,6 +202,8 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
 
     keep(truth)
     params, pool = truth, None
+    if points_mode:
+        pool = _Pool(sum(sum(schedule.batch_sizes(t, n)) for t in range(1, generations + 1)))
     draw_real = bind_real(source, ctx, rng)
     if points_mode and draw_real.points is None:
         raise ValueError(f"schedule {schedule.name} fits on points: real must be a RealSource "
@@ -193,10 +231,10 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
         if n_synth:
             parts.append(synth(t, n_synth))
         if points_mode:
-            batch = concat_points(parts)
-            pool = concat_points([pool, batch]) if pool is not None else batch
-            k = schedule.fit_size(points_size(pool), n)
-            params = model.fit(model.stats(_subsample(pool, k, rng)))
+            for part in parts:
+                pool.add(part)
+            k = schedule.fit_size(pool.size, n)
+            params = model.fit(model.stats(_subsample(pool.view(), k, rng)))
         else:
             batch = parts[0] if len(parts) == 1 else combine_optional(model, parts[0], parts[1])
             pool = combine_optional(model, pool, batch) if schedule.accumulate else batch
