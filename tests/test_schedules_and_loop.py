@@ -3,7 +3,9 @@
 Checks {prf:ref}`def-01-schedules` (batch sizes of every constructor, fixed vs fresh real data),
 {prf:ref}`def-01-loop` (run_loop: validation, Trajectory shapes, reproducibility) and
 {prf:ref}`prop-01-reductions` (alpha = 0 is replace, alpha = 1 is all-real, the accumulate pool,
-the real data each schedule consumes), and `collapselab.diagrams`.
+the real data each schedule consumes), the accumulate-subsample schedule (its reductions and
+:func:`collapselab.theory.subsample.gaussian_moments` against the loop), and
+`collapselab.diagrams`.
 """
 from __future__ import annotations
 
@@ -254,30 +256,30 @@ def test_accumulate_gaussian_pool_statistics():
 
 # --- fixed vs fresh real data ------------------------------------------------------------------------
 
-def _counting_real_stats(calls):
-    def real_stats(m, rng):
+def _counting_real(calls):
+    def real(t, m, rng):
         calls.append(m)
         return MODEL.sample_stats(MODEL.broadcast(TRUTH, 4), m, rng, exact=True)
-    return real_stats
+    return real
 
 
 def test_fresh_real_data_are_drawn_every_generation_fixed_once():
     fresh, fixed = [], []
     cl.run_loop(MODEL, TRUTH, n=10, generations=6, replicates=4, schedule=S.mix(0.4),
-                exact=True, seed=1, real_stats=_counting_real_stats(fresh))
+                exact=True, seed=1, real=_counting_real(fresh))
     cl.run_loop(MODEL, TRUTH, n=10, generations=6, replicates=4, schedule=S.mix(0.4, fresh_real=False),
-                exact=True, seed=1, real_stats=_counting_real_stats(fixed))
+                exact=True, seed=1, real=_counting_real(fixed))
     assert fresh == [4] * 6
     assert fixed == [4]
     calls = []
     cl.run_loop(MODEL, TRUTH, n=10, generations=7, replicates=4, schedule=S.inject(3),
-                exact=True, seed=1, real_stats=_counting_real_stats(calls))
+                exact=True, seed=1, real=_counting_real(calls))
     assert calls == [10, 10]                       # generations 3 and 6
     # a fixed real set serving two batch sizes is drawn once, nested: 4 points, then 6 more
     nested = []
     cl.run_loop(MODEL, TRUTH, n=10, generations=7, replicates=4,
                 schedule=S.inject(3, alpha=0.4, fresh_real=False), exact=True, seed=1,
-                real_stats=_counting_real_stats(nested))
+                real=_counting_real(nested))
     assert nested == [4, 6]
     assert sum(nested) == max(S.inject(3, alpha=0.4).batch_sizes(t, 10)[0] for t in range(1, 8))
 
@@ -355,12 +357,24 @@ def test_real_data_used_matches_the_points_the_loop_draws():
     (dict(record_every=0), "record_every"),
     (dict(seed=-1), "seed"), (dict(seed="abc"), "seed"), (dict(seed=1.5), "seed"),
     (dict(schedule="replace"), "schedule"), (dict(schedule=0.5), "schedule"),
+    (dict(seed=True), "seed"), (dict(exact="yes"), "exact"), (dict(exact=1), "exact"),
+    (dict(record=None), "record"), (dict(n=10**10), "n"), (dict(generations=10**10), "generations"),
+    (dict(replicates=10**10), "replicates"),
+    (dict(metrics={"w": "w2"}), "metric 'w'"), (dict(metrics=[w2_to_truth]), "metrics"),
+    (dict(real=5), "real"), (dict(synthetic="tempered"), "synthetic"),
 ])
 def test_run_loop_validation(kwargs, param):
     args = dict(n=10, generations=3, replicates=2, seed=0)
     args.update(kwargs)
     with pytest.raises(ValueError, match=param):
         cl.run_loop(MODEL, TRUTH, **args)
+
+
+def test_run_loop_rejects_a_missing_truth_and_a_non_model():
+    with pytest.raises(ValueError, match="truth"):
+        cl.run_loop(MODEL, None, n=10, generations=2)
+    with pytest.raises(ValueError, match="model"):
+        cl.run_loop(object(), TRUTH, n=10, generations=2)
 
 
 def test_run_loop_rejects_metrics_of_the_wrong_shape():
@@ -495,3 +509,163 @@ def test_compositions_follow_the_schedule():
     for sched in [S.replace(), S.accumulate(), S.mix(0.4), S.inject(3), S.accumulate_mix(0.5)]:
         for t, comp in enumerate(compositions(sched, 6, 10), start=1):
             assert sum(c for _, c in comp) == (10 * t if sched.accumulate else 10)
+
+
+# --- accumulate-subsample (Kazdan et al. 2024) -----------------------------------------------------
+
+def test_accumulate_subsample_schedule():
+    s = S.accumulate_subsample()
+    assert s.accumulate and s.subsample and s.subsample_size is None and s.real_fraction == 0
+    assert [s.fit_size(p, 10) for p in (10, 20, 300)] == [10, 10, 10]
+    assert S.accumulate_subsample(25).fit_size(20, 10) == 20          # a small pool is used whole
+    assert S.accumulate().fit_size(300, 10) == 300
+    assert S.accumulate_subsample(size=5, alpha=0.2).batch_sizes(3, 10) == (2, 8)
+    assert S.get("accumulate_subsample", size=4).subsample_size == 4
+    with pytest.raises(ValueError, match="size"):
+        S.accumulate_subsample(size=0)
+    with pytest.raises(ValueError, match="alpha"):
+        S.accumulate_subsample(alpha=2.0)
+    with pytest.raises(ValueError, match="accumulate"):
+        S.Schedule("bad", subsample=True)
+    with pytest.raises(ValueError, match="subsample_size"):
+        S.Schedule("bad", accumulate=True, subsample_size=3)
+    with pytest.raises(ValueError, match="accumulate"):
+        S.Schedule("bad", accumulate=1)
+    from collapselab.theory import gaussian as G
+    with pytest.raises(ValueError, match="subsample"):
+        G.schedule_moments(1.0, 10, 3, S.accumulate_subsample())
+    from collapselab.compare import linear_model_error
+    from collapselab.theory import mixture as TM
+    for closed_form in (lambda s: TM.weight_variance(0.5, 10, 3, s),
+                        lambda s: linear_model_error(s, 10, 3)):
+        with pytest.raises(ValueError, match="subsample"):
+            closed_form(S.accumulate_subsample())
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_accumulate_subsample_with_a_large_subsample_is_accumulate(alpha):
+    """Reduction: a subsample at least as large as the pool is the pool (draw for draw, up to
+    rounding: the loop then fits the same points as accumulate's statistics path), and the closed
+    form reduces to the accumulate one exactly."""
+    from collapselab.theory import gaussian as G
+    from collapselab.theory import subsample as TS
+    big = S.accumulate_subsample(size=10**6, alpha=alpha)
+    ref = S.accumulate_mix(alpha) if alpha else S.accumulate()
+    a = run(big, exact=False, n=10, generations=6, replicates=20)
+    b = run(ref, exact=False, n=10, generations=6, replicates=20)
+    for key in ("mean", "var"):
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-10, atol=1e-12)
+    v, m = TS.gaussian_moments(10, 12, size=10**6, alpha=alpha, ddof=1)
+    v2, m2 = G.schedule_moments(1.0, 10, 12, ref, ddof=1)
+    np.testing.assert_allclose(v, v2, rtol=1e-12)
+    np.testing.assert_allclose(m, m2, rtol=1e-12, atol=1e-15)
+
+
+def test_point_pool_grows_its_dtype():
+    from collapselab.loop import _Pool
+    pool = _Pool(6)
+    pool.add(np.zeros((2, 3), dtype=np.int64))
+    pool.add(np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(pool.view(), [[0, 0, 0, 0.5, 0.5, 0.5]] * 2)
+    pairs = _Pool(4)
+    pairs.add((np.ones((1, 2, 3)), np.ones((1, 2))))
+    pairs.add((np.zeros((1, 2, 3)), np.zeros((1, 2))))
+    x, y = pairs.view()
+    assert x.shape == (1, 4, 3) and y.shape == (1, 4) and y.sum() == 2
+
+
+def test_accumulate_subsample_generation_one_is_replace_and_accumulate():
+    """Reduction: generation 1's pool holds n points, so every schedule of n points fits the same
+    model; later generations differ (the subsample leaves points out)."""
+    a = run(S.accumulate_subsample(), exact=False, n=8, generations=3)
+    for ref in (S.replace(), S.accumulate()):
+        b = run(ref, exact=False, n=8, generations=3)
+        np.testing.assert_allclose(a["var"][:2], b["var"][:2], rtol=1e-10)
+        assert not np.allclose(a["var"][2], b["var"][2])
+
+
+@pytest.mark.parametrize("k", [10, 30])      # Floyd's algorithm, then sorted random keys
+def test_subsample_draws_without_replacement_independently_per_chain(k):
+    from scipy import stats
+
+    from collapselab.loop import _subsample
+    R = 400
+    pool = np.tile(np.arange(50.0), (R, 1))
+    sub = _subsample(pool, k, np.random.default_rng(0))
+    assert sub.shape == (R, k)
+    assert all(np.unique(row).size == k for row in sub)
+    assert np.unique(sub, axis=0).shape[0] > R - 10                     # chains differ
+    # every point equally likely: R k draws over 50 points
+    counts = np.bincount(sub.astype(int).ravel(), minlength=50)
+    assert stats.chisquare(counts).pvalue > 1e-4
+    # and every pair too (a uniform k-subset): P(0 and 1 both kept) = k (k-1) / (50 * 49)
+    both = np.mean((sub == 0).any(axis=1) & (sub == 1).any(axis=1))
+    p = k * (k - 1) / (50 * 49)
+    assert abs(both - p) < 5 * np.sqrt(p * (1 - p) / R)
+    tup = _subsample((pool, -pool), k, np.random.default_rng(1))
+    np.testing.assert_array_equal(tup[0], -tup[1])                       # fields stay aligned
+
+
+@pytest.mark.parametrize("size, alpha, ddof", [(None, 0.0, 0), (15, 0.3, 1)])
+def test_accumulate_subsample_moments_match_the_closed_form(size, alpha, ddof):
+    """The loop against :func:`collapselab.theory.subsample.gaussian_moments`: E sigma_t^2 and
+    E (mu_t - mu)^2 within a few Monte-Carlo standard errors at every generation."""
+    from collapselab.theory import subsample as TS
+    n, T, R = 10, 8, 6000
+    model = cl.Gaussian1D(ddof=ddof)
+    tr = cl.run_loop(model, model.params(0.0, 2.0), n=n, generations=T, replicates=R, seed=21,
+                     schedule=S.accumulate_subsample(size, alpha=alpha))
+    v, m = TS.gaussian_moments(n, T, size=size, alpha=alpha, sigma2=2.0, ddof=ddof)
+    for sim, th in ((tr["var"], v), (tr["mean"] ** 2, m)):
+        se = sim[1:].std(axis=1) / np.sqrt(R)
+        assert np.all(np.abs(sim[1:].mean(axis=1) - th[1:]) < 5 * se), (sim.mean(axis=1), th)
+    # the subsample loses information: the mean wanders more than under accumulate
+    from collapselab.theory import gaussian as G
+    acc = G.schedule_moments(2.0, n, T, S.accumulate_mix(alpha) if alpha else S.accumulate(),
+                             ddof=ddof)[1]
+    assert m[-1] > acc[-1]
+
+
+def test_accumulate_subsample_known_variance_closed_form():
+    from collapselab.models.contaminated import KnownVarianceGaussian1D
+    from collapselab.theory import subsample as TS
+    n, T, R = 6, 6, 6000
+    model = KnownVarianceGaussian1D(1.0)
+    tr = cl.run_loop(model, model.params(0.0, 1.0), n=n, generations=T, replicates=R, seed=5,
+                     schedule=S.accumulate_subsample())
+    _, m = TS.gaussian_moments(n, T, known_variance=True)
+    sim = tr["mean"][1:] ** 2
+    assert np.all(np.abs(sim.mean(axis=1) - m[1:]) < 5 * sim.std(axis=1) / np.sqrt(R))
+    with pytest.raises(ValueError, match="ddof"):
+        TS.gaussian_moments(1, 3, ddof=1)
+    with pytest.raises(ValueError, match="known_variance"):
+        TS.gaussian_moments(5, 3, known_variance="no")
+
+
+def test_accumulate_subsample_plateaus_between_accumulate_and_replace():
+    """Kazdan et al.'s observation (their abstract): test loss above accumulate's but levelling
+    off, unlike replace's divergence.  For the Gaussian the closed form shows it exactly."""
+    from collapselab.theory import gaussian as G
+    from collapselab.theory import subsample as TS
+    n = 10
+    v, m = TS.gaussian_moments(n, 1000)
+    va, ma = G.schedule_moments(1.0, n, 1000, S.accumulate())
+    vr, mr = G.schedule_moments(1.0, n, 1000, S.replace())
+    assert ma[-1] < m[-1] < mr[-1] and vr[-1] < v[-1] < va[-1]
+    assert abs(v[1000] - v[500]) < 1e-3 * v[1000] and v[-1] > 0.5
+    # E sigma^2 + E (mu - mu*)^2 = sigma*^2: every point of the pool has second moment sigma*^2
+    np.testing.assert_allclose(v + m, 1.0, rtol=1e-9)
+
+
+@pytest.mark.parametrize("size", [None, 7, 25])
+def test_accumulate_subsample_all_real_is_iid_fits_of_the_subsample_size(size):
+    """Reduction alpha = 1: the pool holds only real points, so a uniform subsample of k_t =
+    min(k, nt) of them is k_t i.i.d. real points: E sigma_t^2 = sigma^2 (ddof 1), E (mu_t - mu)^2 =
+    sigma^2 / k_t."""
+    from collapselab.theory import subsample as TS
+    n, T = 10, 6
+    v, m = TS.gaussian_moments(n, T, size=size, alpha=1.0, ddof=1, sigma2=3.0)
+    k = n if size is None else size
+    kt = np.minimum(k, n * np.arange(1, T + 1))
+    np.testing.assert_allclose(v[1:], 3.0, rtol=1e-12)
+    np.testing.assert_allclose(m[1:], 3.0 / kt, rtol=1e-12)

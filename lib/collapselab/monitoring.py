@@ -714,15 +714,13 @@ def params_at(model, trajectory, index: int):
     Works for models whose ``record`` returns the fields of their parameter class (read from
     ``trajectory.final``): :class:`~collapselab.models.gaussian.Gaussian1D` (mean, var),
     :class:`~collapselab.models.gaussian.GaussianMV` (mean, cov), the known-variance and
-    tempered 1-D Gaussians (a ``tempered`` flag is set False at generation 0, the truth, and
-    True after), the Gaussian mixture (weights, means, vars), and models whose parameters are a
+    tempered 1-D Gaussians, the Gaussian mixture (weights, means, vars), and models whose parameters are a
     plain array recorded as ``probs`` (the categorical model with ``keep="probs"``).  Other
     models (e.g. the KDE, whose record holds summaries only) raise a ValueError."""
     if trajectory.final is None or not trajectory.records:
         raise ValueError("trajectory must be run with record=True")
     G = len(trajectory.generations)
     index = check_int("index", index, minimum=-G, maximum=G - 1)
-    gen = int(trajectory.generations[index])
     rec = {k: v[index] for k, v in trajectory.records.items()}
     final = trajectory.final
     if dataclasses.is_dataclass(final):
@@ -730,8 +728,6 @@ def params_at(model, trajectory, index: int):
         for f in dataclasses.fields(final):
             if f.name in rec:
                 kwargs[f.name] = rec[f.name]
-            elif f.name == "tempered":
-                kwargs[f.name] = gen > 0
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ValueError(f"model {model!r} does not record the parameter field "
                                  f"{f.name!r}; cannot rebuild its parameters from the trajectory")
@@ -746,13 +742,20 @@ def samples_per_generation(model, trajectory, n: int, rng=None, generations=None
     """n samples from every recorded generation's model, for every chain.
 
     Returns an array (G, R, n, ...) (G recorded generations, or the indices ``generations`` of
-    ``trajectory.generations``), drawn with ``model.sample``.  See :func:`params_at` for the
-    models that work.  For long runs prefer :func:`monitor`, which never holds all samples."""
+    ``trajectory.generations``), drawn as the loop draws them (through the run's synthetic
+    sampler; the truth with ``model.sample``).  See :func:`params_at` for the models that work.  For long runs prefer :func:`monitor`, which never holds all samples."""
     n = check_int("n", n, minimum=1)
     rng = as_rng(rng)
     idx = range(len(trajectory.generations)) if generations is None else generations
-    return np.stack([np.asarray(model.sample(params_at(model, trajectory, i), n, rng))
-                     for i in idx])
+    return np.stack([np.asarray(_generate(model, trajectory, i, n, rng)) for i in idx])
+
+
+def _generate(model, trajectory, i, n, rng):
+    """n samples of recorded generation i's model, through the run's synthetic sampler."""
+    from .sources import sample_generation
+    return sample_generation(model, params_at(model, trajectory, i), n, rng,
+                             generation=int(trajectory.generations[i]),
+                             synthetic=getattr(trajectory, "synthetic", None))
 
 
 def monitor(model, trajectory, real, n: int, rng=None,
@@ -766,7 +769,7 @@ def monitor(model, trajectory, real, n: int, rng=None,
     statistic = mmd2 if statistic is None else statistic
     out = []
     for i in range(len(trajectory.generations)):
-        g = np.asarray(model.sample(params_at(model, trajectory, i), n, rng))
+        g = np.asarray(_generate(model, trajectory, i, n, rng))
         v = np.asarray(statistic(g, real, **kwargs), dtype=float)
         if v.shape != (g.shape[0],):
             raise ValueError(f"statistic must return shape ({g.shape[0]},), got {v.shape}")
@@ -797,7 +800,7 @@ def monitor_mmd(model, trajectory, real, n: int, rng=None, bandwidth=None) -> np
         yy[lo:hi] = _kernel_mean(_sqdist(_rows(y, lo, hi)), h[lo:hi], True)
     out = np.empty((len(trajectory.generations), R))
     for i in range(len(trajectory.generations)):
-        g = np.asarray(model.sample(params_at(model, trajectory, i), n, rng))
+        g = np.asarray(_generate(model, trajectory, i, n, rng))
         x = _as_batch("generated", g)
         if x.shape[0] != R or x.shape[2] != y.shape[2]:
             raise ValueError(f"samples of shape {g.shape} do not match real data {y.shape}")
