@@ -7,11 +7,13 @@ from .curated import (Curated, categorical_logprob, curated_loop, gaussian_logli
                       rejection_toward, truth_oracle)
 from .pca_gaussian import PCAGaussian, PCAGaussianParams, PCAStats
 from .sampling_bias import BiasedCategorical, BiasedParams
-from .kde import GaussianKDE, KDEParams, KDEStats
+from .kde import GaussianKDE, KDEParams, KDEStats, PowerBandwidth
+from .empirical import Empirical, EmpiricalParams, PoolStats
 from .contaminated import KnownVarianceGaussian1D
 from .tempered import TemperedGaussian1D, TemperedParams
 from .gaussian import Gaussian1D, GaussianMV, GaussStats1D, GaussStatsMV, Normal1DParams, NormalParams
 
 __all__ = ["BatchModel", "Gaussian1D", "GaussianMV", "Normal1DParams", "NormalParams",
            "GaussStats1D", "GaussStatsMV", "LinearRegression", "RegressionParams", "RegressionStats", "TemperedGaussian1D", "TemperedParams", "KnownVarianceGaussian1D", "GaussianKDE", "KDEParams", "KDEStats", "Categorical", "zipf_probs", "GaussianMixture1D", "MixtureData", "MixtureParams", "Curated", "curated_loop", "real_stats_for", "gaussian_loglik",
-           "truth_oracle", "rejection_toward", "categorical_logprob", "PCAGaussian", "PCAGaussianParams", "PCAStats", "BiasedCategorical", "BiasedParams"]
+           "truth_oracle", "rejection_toward", "categorical_logprob", "PCAGaussian", "PCAGaussianParams", "PCAStats", "BiasedCategorical", "BiasedParams",
+           "Empirical", "EmpiricalParams", "PoolStats", "PowerBandwidth"]
