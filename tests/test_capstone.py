@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 import collapselab as cl
-from collapselab.datasets import (bootstrap_indices, bootstrap_stats, load_digits,
+from collapselab.datasets import (Bootstrap, bootstrap_indices, load_digits,
                                   stratified_split, to_images)
 from collapselab.models.pca_gaussian import (PCAGaussian, PCAGaussianParams, explained_share,
                                              heterozygosity, mean_shift_squared, noise_variance,
@@ -229,9 +229,8 @@ def test_total_variance_follows_the_gaussian_recursion(schedule, exact):
     d, n, T, R = 4, 12, 8, 3000
     x, y = _pool(model, d, 150, seed=12)
     truth = model.fit_data(x, y)
-    real = bootstrap_stats(model, x, y, replicates=R)
     traj = cl.run_loop(model, truth, n=n, generations=T, replicates=R, schedule=schedule,
-                       exact=exact, seed=13, real_stats=real, record=False,
+                       exact=exact, seed=13, real=Bootstrap(x, y), record=False,
                        metrics={"tv": total_variance, "drift": mean_shift_squared,
                                 "het": heterozygosity})
     v, msd = TP.expected_total_variance(float(truth.total_variance[0]), n, T, schedule)
@@ -296,11 +295,23 @@ def test_stratified_split_is_a_partition():
     np.testing.assert_array_equal(np.bincount(y[te], minlength=4), np.round(0.3 * np.array([10, 20, 5, 1])))
 
 
-def test_bootstrap_real_stats():
+def _bound_stats(source, model, replicates):
+    """The real source's statistics sampler ``f(t, m, rng)`` as a run of the loop binds it."""
+    from collapselab.sources import LoopContext
+    ctx = LoopContext(model=model, truth=None, replicates=replicates, n=1, generations=0,
+                      schedule=cl.replace(), exact=False)
+    return source.bind(ctx, np.random.default_rng(0)).stats
+
+
+def test_bootstrap_real_source():
     model = PCAGaussian(components=1, classes=3)
     x = np.arange(30, dtype=float).reshape(10, 3)
     y = np.array([0, 1, 2] * 3 + [0])
-    real = bootstrap_stats(model, x, y, replicates=5)
+    draw = _bound_stats(Bootstrap(x, y), model, 5)
+
+    def real(m, rng):
+        return draw(1, m, rng)
+
     s = real(1, np.random.default_rng(0))
     assert s.counts.shape == (5, 3) and np.all(s.counts.sum(axis=1) == 1)
     for r in range(5):
@@ -320,7 +331,7 @@ def test_bootstrap_real_stats():
     idx = bootstrap_indices(10, 3, 7, np.random.default_rng(2))
     assert idx.shape == (3, 7) and idx.min() >= 0 and idx.max() < 10
     # unlabelled data with a one-class model
-    one = bootstrap_stats(PCAGaussian(1), x, replicates=2)(4, np.random.default_rng(0))
+    one = _bound_stats(Bootstrap(x), PCAGaussian(1), 2)(1, 4, np.random.default_rng(0))
     assert one.counts.shape == (2, 1)
 
 
@@ -330,7 +341,7 @@ def test_loop_records_rebuild_the_parameters():
     x, y = _pool(model, 4, 80, seed=16)
     truth = model.fit_data(x, y)
     traj = cl.run_loop(model, truth, n=20, generations=3, replicates=3, seed=0,
-                       schedule=cl.mix(0.5), real_stats=bootstrap_stats(model, x, y, replicates=3),
+                       schedule=cl.mix(0.5), real=Bootstrap(x, y),
                        metrics={"w2": w2_moments})
     last = params_at(model, traj, -1)
     np.testing.assert_allclose(last.class_covs, traj.final.class_covs)
@@ -382,9 +393,9 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="holdout"):
         load_digits(holdout=1.0)
     with pytest.raises(ValueError, match="labels"):
-        bootstrap_stats(model, np.zeros((5, 4)), np.zeros(4, dtype=int), replicates=2)
-    with pytest.raises(ValueError, match="replicates"):
-        bootstrap_stats(model, np.zeros((5, 4)), replicates=0)
+        Bootstrap(np.zeros((5, 4)), np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="x"):
+        Bootstrap(np.zeros(5))
     with pytest.raises(ValueError, match="x"):
         to_images(np.zeros((2, 63)), (8, 8))
     with pytest.raises(ValueError, match="value_range"):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import collapselab as cl
 from collapselab.metrics import w2_squared
 from collapselab.models.gaussian import Normal1DParams
-from collapselab.models.tempered import TemperedGaussian1D, TemperedParams, stability_point
+from collapselab.models.tempered import Tempered, TemperedGaussian1D, stability_point
 from collapselab.theory import contraction as ct
 from collapselab.theory import gaussian as tg
 
@@ -239,22 +239,34 @@ def test_untempered_model_is_exactly_gaussian1d():
 
 def test_truth_samples_untempered_and_fits_are_tempered():
     model = TemperedGaussian1D(tau=3.0, gain=2.0, bias=1.0)
+    assert isinstance(model.synthetic, Tempered)
     truth = model.params(0.5, 2.0, replicates=4)
-    assert isinstance(truth, TemperedParams) and not truth.tempered
-    sp = model.sampler_params(truth)
-    np.testing.assert_allclose(sp.var, 2.0)
-    np.testing.assert_allclose(sp.mean, 0.5)
     rng = np.random.default_rng(0)
+    # the model's own sampler (used for the truth) is the plain Gaussian's; fitted models
+    # generate through the tempered sampler
+    x = model.sample(model.params(0.5, 2.0, replicates=20000), 2, rng)
+    assert x.mean() == pytest.approx(0.5, abs=0.05) and x.var() == pytest.approx(2.0, rel=0.05)
     fitted = model.fit(model.stats(model.sample(truth, 50, rng)))
-    assert fitted.tempered
     sp = model.sampler_params(fitted)
     np.testing.assert_allclose(sp.var, 9.0 * fitted.var)
     np.testing.assert_allclose(sp.mean, 2.0 * fitted.mean + 1.0)
-    # a plain Normal1DParams is a truth; broadcast keeps the flag; metrics accept the params
-    assert not model.broadcast(Normal1DParams(np.zeros(1), np.ones(1)), 3).tempered
-    assert model.broadcast(TemperedParams(np.zeros(1), np.ones(1), True), 3).tempered
     assert w2_squared(fitted, truth).shape == (4,)
     assert model.sensitivity(10) == {"mean": 2.0, "var": pytest.approx(9.0 * 9 / 10)}
+    # in the loop, generation 1 (model 0's samples: the truth) is untempered
+    tr = cl.run_loop(model, model.params(0.0, 1.0), n=20, generations=1, replicates=4000,
+                     exact=True, seed=3)
+    assert tr["var"][1].mean() == pytest.approx(19 / 20, abs=Z * np.sqrt(2 / 19) / np.sqrt(4000))
+
+
+def test_tempered_sampler_on_the_plain_model_is_the_same_run():
+    kw = dict(n=12, generations=6, replicates=30, schedule=cl.mix(0.25), seed=4)
+    for exact in (True, False):
+        a = cl.run_loop(TemperedGaussian1D(tau=1.4, gain=0.9, bias=0.2), Normal1DParams(
+            np.zeros(1), np.ones(1)), exact=exact, **kw)
+        b = cl.run_loop(cl.Gaussian1D(), Normal1DParams(np.zeros(1), np.ones(1)), exact=exact,
+                        synthetic=Tempered(tau=1.4, gain=0.9, bias=0.2), **kw)
+        np.testing.assert_array_equal(a["var"], b["var"])
+        np.testing.assert_array_equal(a["mean"], b["mean"])
 
 
 @pytest.mark.parametrize("schedule", [cl.accumulate(), cl.inject(2, alpha=0.2),
@@ -269,10 +281,10 @@ def test_runs_under_every_schedule(schedule):
 
 def test_sampler_and_exact_path_agree_in_distribution():
     model = TemperedGaussian1D(tau=1.3, gain=0.8, bias=0.1)
-    fitted = TemperedParams(np.array([0.2] * 20000), np.array([1.5] * 20000), True)
+    fitted = Normal1DParams(np.array([0.2] * 20000), np.array([1.5] * 20000))
     rng = np.random.default_rng(1)
-    a = model.sample_stats(fitted, 15, rng, exact=True)
-    b = model.stats(model.sample(fitted, 15, rng))
+    a = model.synthetic.draw_stats(model, fitted, 15, rng, exact=True)
+    b = model.stats(model.synthetic.draw_points(model, fitted, 15, rng))
     for x, y in ((a.mean, b.mean), (a.m2, b.m2)):
         se = np.sqrt(x.var() / x.size + y.var() / y.size)
         assert abs(x.mean() - y.mean()) < Z * se

@@ -15,8 +15,8 @@ from scipy import stats
 
 import collapselab as cl
 from collapselab.models.categorical import Categorical
-from collapselab.models.curated import (Curated, categorical_logprob, curated_loop,
-                                        gaussian_loglik, real_stats_for, rejection_toward,
+from collapselab.models.curated import (Curated, categorical_logprob,
+                                        gaussian_loglik, rejection_toward,
                                         truth_oracle)
 from collapselab.models.gaussian import Normal1DParams
 from collapselab.models.tempered import TemperedGaussian1D
@@ -40,6 +40,11 @@ def _std_score(x, params):
 
 
 G1 = cl.Gaussian1D()
+
+
+def _curated_run(curated, truth, **kwargs):
+    """The loop with curated synthetic data (real data and model 0's samples left alone)."""
+    return cl.run_loop(curated.model, truth, synthetic=curated, **kwargs)
 TRUTH = G1.params(0.0, 1.0)
 
 
@@ -98,7 +103,7 @@ def test_curated_replace_one_step_ratio_and_expected_variance(rule):
     else:
         model = Curated(G1, _std_score, keep=q, rule="threshold",
                         threshold=-CT.truncation_point(q))
-    traj = curated_loop(model, TRUTH, n=n, generations=T, replicates=R, seed=11)
+    traj = _curated_run(model, TRUTH, n=n, generations=T, replicates=R, seed=11)
     var = traj["var"]
     c, f = (n - 1) / n, CT.curation_factor(n, q, rule)
     # generation 1 trains on real data; later ratios are i.i.d. with mean c f
@@ -114,19 +119,18 @@ def test_curated_replace_one_step_ratio_and_expected_variance(rule):
 def test_curate_model0_curates_generation_one():
     n, q, R = 20, 0.8, 8000
     model = Curated(G1, gaussian_loglik(relative=True), keep=q, rule="threshold",
-                    threshold=-CT.truncation_point(q) ** 2 / 2)
-    traj = curated_loop(model, TRUTH, n=n, generations=2, replicates=R, seed=3,
-                        curate_model0=True)
+                    threshold=-CT.truncation_point(q) ** 2 / 2, curate_model0=True)
+    traj = _curated_run(model, TRUTH, n=n, generations=2, replicates=R, seed=3)
     theory = CT.curated_expected_variance(1.0, n, np.arange(3), keep=q, curate_first=True)
     _assert_within(traj["var"], theory, what="curate_model0")
-    assert traj.model is model
+    assert traj.synthetic is model and traj.model is G1
 
 
 def test_real_data_are_never_curated():
     # under all_real every generation trains on fresh real data only: curation must not touch it
     n, R = 20, 6000
     model = Curated(G1, gaussian_loglik(), keep=0.5)
-    traj = curated_loop(model, TRUTH, n=n, generations=3, replicates=R, seed=5,
+    traj = _curated_run(model, TRUTH, n=n, generations=3, replicates=R, seed=5,
                         schedule=cl.all_real())
     _assert_within(traj["var"][1:], (n - 1) / n, what="all-real loop with a curated model")
 
@@ -137,7 +141,7 @@ def test_real_data_are_never_curated():
 def test_curated_schedules_match_exact_recursion(schedule, exact):
     n, q, T, R = 20, 0.8, 6, 5000
     model = Curated(G1, gaussian_loglik(), keep=q, rule="top")
-    traj = curated_loop(model, TRUTH, n=n, generations=T, replicates=R, schedule=schedule,
+    traj = _curated_run(model, TRUTH, n=n, generations=T, replicates=R, schedule=schedule,
                         exact=exact, seed=17)
     v, e = CT.curated_schedule_moments(1.0, n, T, schedule, keep=q, rule="top")
     _assert_within(traj["var"], v, what=f"{schedule.name} variance")
@@ -162,7 +166,7 @@ def test_mix_stationary_moments_is_the_limit_of_the_recursion():
 def test_mix_simulation_settles_at_the_fixed_point():
     n, q, a, T, R = 20, 0.8, 0.3, 30, 3000
     model = Curated(G1, gaussian_loglik(), keep=q, rule="top")
-    traj = curated_loop(model, TRUTH, n=n, generations=T, replicates=R, schedule=cl.mix(a),
+    traj = _curated_run(model, TRUTH, n=n, generations=T, replicates=R, schedule=cl.mix(a),
                         exact=True, seed=23)
     vs, _ = CT.mix_stationary_moments(1.0, n, a, keep=q, rule="top")
     _assert_within(traj["var"][-10:].ravel(), vs, k=8, what="stationary variance")
@@ -202,7 +206,7 @@ def test_rejection_with_tempered_proposal_and_the_all_real_law():
     ver = Curated(tg, rejection_toward(TRUTH, max_ratio=100.0, proposal=tg.sampler_params),
                   keep=0.4, rule="bernoulli")
     n, R = 20, 4000
-    traj = curated_loop(ver, tg.params(0.0, 1.0), n=n, generations=4, replicates=R, seed=9)
+    traj = _curated_run(ver, tg.params(0.0, 1.0), n=n, generations=4, replicates=R, seed=9)
     # the tempered generator is 1.5x too wide, so sup p/q < 100 for almost every chain
     _assert_within(traj["var"][1:], (n - 1) / n, what="rejection toward the truth = all real")
 
@@ -261,7 +265,7 @@ def test_per_chain_verifiers_survive_partial_rounds():
 def test_deterministic_given_seed():
     model = Curated(G1, truth_oracle(TRUTH, 1.5, false_reject=0.1, false_accept=0.1), keep=0.8,
                     rule="bernoulli")
-    runs = [curated_loop(model, TRUTH, n=10, generations=4, replicates=30, seed=42)["var"]
+    runs = [_curated_run(model, TRUTH, n=10, generations=4, replicates=30, seed=42)["var"]
             for _ in range(2)]
     np.testing.assert_array_equal(*runs)
 
@@ -275,18 +279,11 @@ def test_categorical_typicality_filter_counts_and_tail_loss():
     assert counts.shape == (R, K) and np.all(counts.sum(axis=1) == n)
     kw = dict(n=n, generations=10, replicates=R, seed=1,
               metrics={"alive": lambda p, t: np.count_nonzero(p > 0, axis=1)})
-    cur = curated_loop(model, zipf, **kw)["alive"][-1].mean()
+    cur = _curated_run(model, zipf, **kw)["alive"][-1].mean()
     plain = cl.run_loop(cat, zipf, **kw)["alive"][-1].mean()
     assert cur < plain
     ref = Curated(cat, categorical_logprob(zipf[0]), keep=0.8)
     assert ref.sample(cat.broadcast(zipf, 3), 20, np.random.default_rng(2)).shape == (3, 20)
-
-
-def test_real_stats_for_draws_uncurated_real_data():
-    model = Curated(G1, gaussian_loglik(), keep=0.3)
-    f = real_stats_for(model, TRUTH, replicates=5000)
-    s = f(10, np.random.default_rng(0))
-    _assert_within(s.m2 / 10, 0.9, what="real data variance")
 
 
 def test_runtime_error_when_the_verifier_rejects_everything():
@@ -324,8 +321,10 @@ def test_constructor_validation():
         Curated(object(), gaussian_loglik())
     with pytest.raises(ValueError, match="max_candidates"):
         Curated(G1, gaussian_loglik(), max_candidates=0)
-    with pytest.raises(ValueError, match="curated"):
-        curated_loop(G1, TRUTH, n=5, generations=1)
+    with pytest.raises(ValueError, match="curate_model0"):
+        Curated(G1, gaussian_loglik(), curate_model0="yes")
+    with pytest.raises(ValueError, match="synthetic"):
+        cl.run_loop(G1, TRUTH, n=5, generations=1, synthetic="not a sampler")
 
 
 def test_bad_scores_are_refused():

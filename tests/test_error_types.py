@@ -16,7 +16,7 @@ from scipy import stats as sps
 
 import collapselab as cl
 from collapselab.models.categorical import Categorical, zipf_probs
-from collapselab.models.sampling_bias import (BiasedCategorical, BiasedParams, entropy_metric,
+from collapselab.models.sampling_bias import (BiasedCategorical, CategoricalBias, entropy_metric,
                                               error_metrics)
 from collapselab.models.tempered import TemperedGaussian1D
 from collapselab.theory import error_types as et
@@ -280,9 +280,9 @@ def test_sampler_draws_from_the_biased_distribution(kwargs, exact):
     K, R, n = 8, 400, 50
     m = BiasedCategorical(K, **kwargs)
     p = zipf_probs(K, 1.0)
-    fitted = BiasedParams(np.tile(p, (R, 1)), biased=True)
+    fitted = np.tile(p, (R, 1))
     q = et.sampling_distribution(p, **kwargs)
-    counts = m.sample_stats(fitted, n, np.random.default_rng(7), exact=exact)
+    counts = m.synthetic.draw_stats(m, fitted, n, np.random.default_rng(7), exact=exact)
     assert counts.shape == (R, K) and np.all(counts.sum(axis=1) == n)
     assert np.all(counts[:, q == 0] == 0)
     pos = q > 0
@@ -291,7 +291,7 @@ def test_sampler_draws_from_the_biased_distribution(kwargs, exact):
     if pos.sum() > 1:
         pval = sps.chisquare(counts.sum(axis=0)[pos], n * R * q[pos]).pvalue
         assert pval > P_MIN
-    # the truth (unbiased parameters) samples p itself
+    # the model's own sampler (the one the loop uses for the truth) samples p itself
     truth = m.params(p, R)
     c0 = m.sample_stats(truth, n, np.random.default_rng(8), exact=exact).sum(axis=0)
     assert sps.chisquare(c0, n * R * p).pvalue > P_MIN
@@ -304,11 +304,11 @@ def test_sampler_is_applied_chain_by_chain(exact):
     rng = np.random.default_rng(3)
     probs = rng.dirichlet(np.ones(K), size=R)
     m = BiasedCategorical(K, top_k=2)
-    counts = m.sample_stats(BiasedParams(probs), n, rng, exact=exact)
+    counts = m.synthetic.draw_stats(m, probs, n, rng, exact=exact)
     keep = et.truncate_top_k(probs, 2) > 0
     assert np.all(counts[~keep] == 0)
     assert np.all(keep.sum(axis=1) == 2)
-    x = m.sample(BiasedParams(probs), n, rng)
+    x = m.synthetic.draw_points(m, probs, n, rng)
     assert x.shape == (R, n)
     assert np.all(np.take_along_axis(keep, x, axis=1))
 
@@ -316,7 +316,7 @@ def test_sampler_is_applied_chain_by_chain(exact):
 def test_sample_path_has_the_tempered_law():
     m = BiasedCategorical(5, tau=0.5)
     p = zipf_probs(5, 0.7)
-    x = m.sample(BiasedParams(np.tile(p, (200, 1))), 100, np.random.default_rng(1))
+    x = m.synthetic.draw_points(m, np.tile(p, (200, 1)), 100, np.random.default_rng(1))
     counts = np.bincount(x.ravel(), minlength=5)
     assert sps.chisquare(counts, x.size * et.temper(p, 0.5)).pvalue > P_MIN
 
@@ -335,7 +335,7 @@ def test_identity_sampler_reduces_exactly_to_the_plain_model(kwargs, exact, sche
               metrics=error_metrics())
     a = cl.run_loop(plain, plain.zipf(1.1), **kw)
     b = cl.run_loop(biased, biased.zipf(1.1), **kw)
-    assert np.array_equal(a.final, b.final.probs)
+    assert np.array_equal(a.final, b.final)
     for key in a.records:
         assert np.array_equal(a.records[key], b.records[key])
     for key in a.metrics:
@@ -351,7 +351,7 @@ def test_real_data_are_not_biased():
     tr = cl.run_loop(m, m.params(p), n=n, generations=3, replicates=R, schedule=cl.all_real(),
                      exact=True, seed=2)
     se = np.sqrt(p * (1 - p) / n / R)
-    assert np.all(np.abs(tr.final.probs.mean(axis=0) - p) <= Z * se)
+    assert np.all(np.abs(tr.final.mean(axis=0) - p) <= Z * se)
     tr1 = cl.run_loop(BiasedCategorical(Categorical(K, keep="probs"), tau=0.3), m.params(p), n=n,
                       generations=1, replicates=R, exact=False, seed=3)
     assert np.all(np.abs(tr1.records["probs"][1].mean(axis=0) - p) <= Z * se)
@@ -403,8 +403,8 @@ def test_loss_probability_bound_holds_from_the_worst_state():
     counts = np.array([n - s + 1] + [1] * (s - 1))
     for tau in (2.0, 3.0, 5.0):
         m = BiasedCategorical(s, tau=tau)
-        state = BiasedParams(np.tile(counts / n, (R, 1)))
-        new = m.sample_stats(state, n, np.random.default_rng(int(tau * 10)), exact=True)
+        state = np.tile(counts / n, (R, 1))
+        new = m.synthetic.draw_stats(m, state, n, np.random.default_rng(int(tau * 10)), exact=True)
         lost = np.mean((new == 0).any(axis=1))
         bound = et.loss_probability_bound(n, s, tau)
         assert lost <= bound + Z * np.sqrt(bound * (1 - bound) / R) + 1e-12
@@ -504,10 +504,10 @@ def test_bad_inputs_elsewhere():
 def test_metrics_accept_biased_params():
     m = BiasedCategorical(4, tau=0.5)
     truth = m.params([0.4, 0.3, 0.2, 0.1], 3)
-    fitted = BiasedParams(np.tile([0.7, 0.3, 0.0, 0.0], (3, 1)))
+    fitted = m.fit(np.tile([7, 3, 0, 0], (3, 1)))
     mets = error_metrics()
     assert np.allclose(mets["tv"](fitted, truth), 0.3)
     assert np.all(np.isinf(mets["kl"](fitted, truth)))
     assert np.allclose(mets["surviving"](fitted, truth), 2)
-    assert np.allclose(entropy_metric(fitted), et.entropy(fitted.probs))
+    assert np.allclose(entropy_metric(fitted), et.entropy(fitted))
     assert np.asarray(fitted).shape == (3, 4)

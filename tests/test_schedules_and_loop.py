@@ -255,7 +255,7 @@ def test_accumulate_gaussian_pool_statistics():
 # --- fixed vs fresh real data ------------------------------------------------------------------------
 
 def _counting_real_stats(calls):
-    def real_stats(m, rng):
+    def real_stats(t, m, rng):
         calls.append(m)
         return MODEL.sample_stats(MODEL.broadcast(TRUTH, 4), m, rng, exact=True)
     return real_stats
@@ -264,20 +264,20 @@ def _counting_real_stats(calls):
 def test_fresh_real_data_are_drawn_every_generation_fixed_once():
     fresh, fixed = [], []
     cl.run_loop(MODEL, TRUTH, n=10, generations=6, replicates=4, schedule=S.mix(0.4),
-                exact=True, seed=1, real_stats=_counting_real_stats(fresh))
+                exact=True, seed=1, real=_counting_real_stats(fresh))
     cl.run_loop(MODEL, TRUTH, n=10, generations=6, replicates=4, schedule=S.mix(0.4, fresh_real=False),
-                exact=True, seed=1, real_stats=_counting_real_stats(fixed))
+                exact=True, seed=1, real=_counting_real_stats(fixed))
     assert fresh == [4] * 6
     assert fixed == [4]
     calls = []
     cl.run_loop(MODEL, TRUTH, n=10, generations=7, replicates=4, schedule=S.inject(3),
-                exact=True, seed=1, real_stats=_counting_real_stats(calls))
+                exact=True, seed=1, real=_counting_real_stats(calls))
     assert calls == [10, 10]                       # generations 3 and 6
     # a fixed real set serving two batch sizes is drawn once, nested: 4 points, then 6 more
     nested = []
     cl.run_loop(MODEL, TRUTH, n=10, generations=7, replicates=4,
                 schedule=S.inject(3, alpha=0.4, fresh_real=False), exact=True, seed=1,
-                real_stats=_counting_real_stats(nested))
+                real=_counting_real_stats(nested))
     assert nested == [4, 6]
     assert sum(nested) == max(S.inject(3, alpha=0.4).batch_sizes(t, 10)[0] for t in range(1, 8))
 
@@ -355,12 +355,24 @@ def test_real_data_used_matches_the_points_the_loop_draws():
     (dict(record_every=0), "record_every"),
     (dict(seed=-1), "seed"), (dict(seed="abc"), "seed"), (dict(seed=1.5), "seed"),
     (dict(schedule="replace"), "schedule"), (dict(schedule=0.5), "schedule"),
+    (dict(seed=True), "seed"), (dict(exact="yes"), "exact"), (dict(exact=1), "exact"),
+    (dict(record=None), "record"), (dict(n=10**10), "n"), (dict(generations=10**10), "generations"),
+    (dict(replicates=10**10), "replicates"),
+    (dict(metrics={"w": "w2"}), "metric 'w'"), (dict(metrics=[w2_to_truth]), "metrics"),
+    (dict(real=5), "real"), (dict(synthetic="tempered"), "synthetic"),
 ])
 def test_run_loop_validation(kwargs, param):
     args = dict(n=10, generations=3, replicates=2, seed=0)
     args.update(kwargs)
     with pytest.raises(ValueError, match=param):
         cl.run_loop(MODEL, TRUTH, **args)
+
+
+def test_run_loop_rejects_a_missing_truth_and_a_non_model():
+    with pytest.raises(ValueError, match="truth"):
+        cl.run_loop(MODEL, None, n=10, generations=2)
+    with pytest.raises(ValueError, match="model"):
+        cl.run_loop(object(), TRUTH, n=10, generations=2)
 
 
 def test_run_loop_rejects_metrics_of_the_wrong_shape():
@@ -495,3 +507,108 @@ def test_compositions_follow_the_schedule():
     for sched in [S.replace(), S.accumulate(), S.mix(0.4), S.inject(3), S.accumulate_mix(0.5)]:
         for t, comp in enumerate(compositions(sched, 6, 10), start=1):
             assert sum(c for _, c in comp) == (10 * t if sched.accumulate else 10)
+
+
+# --- accumulate-subsample (Kazdan et al. 2024) -----------------------------------------------------
+
+def test_accumulate_subsample_schedule():
+    s = S.accumulate_subsample()
+    assert s.accumulate and s.subsample and s.subsample_size is None and s.real_fraction == 0
+    assert [s.fit_size(p, 10) for p in (10, 20, 300)] == [10, 10, 10]
+    assert S.accumulate_subsample(25).fit_size(20, 10) == 20          # a small pool is used whole
+    assert S.accumulate().fit_size(300, 10) == 300
+    assert S.accumulate_subsample(size=5, alpha=0.2).batch_sizes(3, 10) == (2, 8)
+    assert S.get("accumulate_subsample", size=4).subsample_size == 4
+    with pytest.raises(ValueError, match="size"):
+        S.accumulate_subsample(size=0)
+    with pytest.raises(ValueError, match="alpha"):
+        S.accumulate_subsample(alpha=2.0)
+    with pytest.raises(ValueError, match="accumulate"):
+        S.Schedule("bad", subsample=True)
+    with pytest.raises(ValueError, match="subsample_size"):
+        S.Schedule("bad", accumulate=True, subsample_size=3)
+    with pytest.raises(ValueError, match="accumulate"):
+        S.Schedule("bad", accumulate=1)
+    from collapselab.theory import gaussian as G
+    with pytest.raises(ValueError, match="subsample"):
+        G.schedule_moments(1.0, 10, 3, S.accumulate_subsample())
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_accumulate_subsample_with_a_large_subsample_is_accumulate(alpha):
+    """Reduction: a subsample at least as large as the pool is the pool (draw for draw, up to
+    rounding: the loop then fits the same points as accumulate's statistics path), and the closed
+    form reduces to the accumulate one exactly."""
+    from collapselab.theory import gaussian as G
+    from collapselab.theory import subsample as TS
+    big = S.accumulate_subsample(size=10**6, alpha=alpha)
+    ref = S.accumulate_mix(alpha) if alpha else S.accumulate()
+    a = run(big, exact=False, n=10, generations=6, replicates=20)
+    b = run(ref, exact=False, n=10, generations=6, replicates=20)
+    for key in ("mean", "var"):
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-10, atol=1e-12)
+    v, m = TS.gaussian_moments(10, 12, size=10**6, alpha=alpha, ddof=1)
+    v2, m2 = G.schedule_moments(1.0, 10, 12, ref, ddof=1)
+    np.testing.assert_allclose(v, v2, rtol=1e-12)
+    np.testing.assert_allclose(m, m2, rtol=1e-12, atol=1e-15)
+
+
+def test_accumulate_subsample_generation_one_is_replace_and_accumulate():
+    """Reduction: generation 1's pool holds n points, so every schedule of n points fits the same
+    model; later generations differ (the subsample leaves points out)."""
+    a = run(S.accumulate_subsample(), exact=False, n=8, generations=3)
+    for ref in (S.replace(), S.accumulate()):
+        b = run(ref, exact=False, n=8, generations=3)
+        np.testing.assert_allclose(a["var"][:2], b["var"][:2], rtol=1e-10)
+        assert not np.allclose(a["var"][2], b["var"][2])
+
+
+def test_subsample_draws_without_replacement_independently_per_chain():
+    from collapselab.loop import _subsample
+    pool = np.tile(np.arange(50.0), (200, 1))
+    sub = _subsample(pool, 10, np.random.default_rng(0))
+    assert sub.shape == (200, 10)
+    assert all(np.unique(row).size == 10 for row in sub)
+    assert np.unique(sub, axis=0).shape[0] > 190                        # chains differ
+    # every point equally likely: 200 x 10 draws over 50 points, 40 expected each
+    counts = np.bincount(sub.astype(int).ravel(), minlength=50)
+    from scipy import stats
+    assert stats.chisquare(counts).pvalue > 1e-4
+    tup = _subsample((pool, -pool), 5, np.random.default_rng(1))
+    np.testing.assert_array_equal(tup[0], -tup[1])                       # fields stay aligned
+
+
+@pytest.mark.parametrize("size, alpha, ddof", [(None, 0.0, 0), (15, 0.3, 1)])
+def test_accumulate_subsample_moments_match_the_closed_form(size, alpha, ddof):
+    """The loop against :func:`collapselab.theory.subsample.gaussian_moments`: E sigma_t^2 and
+    E (mu_t - mu)^2 within a few Monte-Carlo standard errors at every generation."""
+    from collapselab.theory import subsample as TS
+    n, T, R = 10, 8, 6000
+    model = cl.Gaussian1D(ddof=ddof)
+    tr = cl.run_loop(model, model.params(0.0, 2.0), n=n, generations=T, replicates=R, seed=21,
+                     schedule=S.accumulate_subsample(size, alpha=alpha))
+    v, m = TS.gaussian_moments(n, T, size=size, alpha=alpha, sigma2=2.0, ddof=ddof)
+    for sim, th in ((tr["var"], v), (tr["mean"] ** 2, m)):
+        se = sim[1:].std(axis=1) / np.sqrt(R)
+        assert np.all(np.abs(sim[1:].mean(axis=1) - th[1:]) < 5 * se), (sim.mean(axis=1), th)
+    # the subsample loses information: the mean wanders more than under accumulate
+    from collapselab.theory import gaussian as G
+    acc = G.schedule_moments(2.0, n, T, S.accumulate_mix(alpha) if alpha else S.accumulate(),
+                             ddof=ddof)[1]
+    assert m[-1] > acc[-1]
+
+
+def test_accumulate_subsample_known_variance_closed_form():
+    from collapselab.models.contaminated import KnownVarianceGaussian1D
+    from collapselab.theory import subsample as TS
+    n, T, R = 6, 6, 6000
+    model = KnownVarianceGaussian1D(1.0)
+    tr = cl.run_loop(model, model.params(0.0, 1.0), n=n, generations=T, replicates=R, seed=5,
+                     schedule=S.accumulate_subsample())
+    _, m = TS.gaussian_moments(n, T, known_variance=True)
+    sim = tr["mean"][1:] ** 2
+    assert np.all(np.abs(sim.mean(axis=1) - m[1:]) < 5 * sim.std(axis=1) / np.sqrt(R))
+    with pytest.raises(ValueError, match="ddof"):
+        TS.gaussian_moments(1, 3, ddof=1)
+    with pytest.raises(ValueError, match="known_variance"):
+        TS.gaussian_moments(5, 3, known_variance="no")

@@ -6,9 +6,10 @@ UCI "Optical Recognition of Handwritten Digits" data of Alpaydin and Kaynak).  T
 split once, by a seeded stratified draw, into a *training pool* (the real data the loop may use)
 and a *held-out* set that only metrics and monitors ever see.
 
-:func:`bootstrap_stats` turns a data set into the ``real_stats(m, rng)`` argument of
-:func:`collapselab.run_loop`: every call resamples m rows with replacement, independently for
-every chain (vectorised), and returns the model's statistics of them.  Bootstrap resampling
+:class:`Bootstrap` turns a data set into a real source for :func:`collapselab.run_loop` (its
+``real`` argument, :mod:`collapselab.sources`): every generation's real batch resamples m rows
+with replacement, independently for every chain (vectorised), and the loop gets the model's
+statistics of them.  Bootstrap resampling
 draws i.i.d. points from the empirical distribution of the pool, the "real distribution" of the
 capstone.  Checked in ``tests/test_capstone.py``.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import as_rng, check_array, check_int, check_real
+from .sources import BoundSource, RealSource
 
 
 @dataclass(frozen=True)
@@ -107,26 +109,44 @@ def bootstrap_indices(size: int, replicates: int, m: int, rng) -> np.ndarray:
     return as_rng(rng).integers(0, size, size=(replicates, m))
 
 
-def bootstrap_stats(model, x, labels=None, *, replicates: int):
-    """The ``real_stats`` argument of :func:`collapselab.run_loop` for a real data set.
+class Bootstrap(RealSource):
+    """A real source for :func:`collapselab.run_loop` (its ``real`` argument) drawn from a real
+    data set: every real batch of m points resamples m rows of ``x`` (N, d) with replacement,
+    independently for each chain, and the loop gets ``model.stats`` of them (with their
+    ``labels`` (N,) if given: ``model.stats(x, labels)``).  Chapter 14.
 
-    Returns ``real_stats(m, rng)``: it resamples m rows of ``x`` (N, d) with replacement,
-    independently for each of ``replicates`` chains, and returns ``model.stats`` of the
-    resampled points (R, m, d) (with their ``labels`` (N,) if given).  Chapter 14."""
-    x = check_array("x", x, ndim=2)
-    if x.shape[0] < 1:
-        raise ValueError("x must hold at least one row")
-    replicates = check_int("replicates", replicates, minimum=1)
-    lab = None
-    if labels is not None:
-        lab = np.asarray(labels)
-        if lab.shape != (x.shape[0],):
-            raise ValueError(f"labels must have shape ({x.shape[0]},), got {lab.shape}")
+    Without labels the source also serves point-based schedules
+    (:func:`~collapselab.schedules.accumulate_subsample`); with labels it serves statistics only.
+    ``exact`` does not apply (the rows are resampled)."""
 
-    def real_stats(m, rng):
-        idx = bootstrap_indices(x.shape[0], replicates, m, rng)
+    exact_stats = False
+
+    def __init__(self, x, labels=None):
+        x = check_array("x", x, ndim=2)
+        if x.shape[0] < 1:
+            raise ValueError("x must hold at least one row")
+        lab = None
+        if labels is not None:
+            lab = np.asarray(labels)
+            if lab.shape != (x.shape[0],):
+                raise ValueError(f"labels must have shape ({x.shape[0]},), got {lab.shape}")
+        self.x, self.labels = x, lab
+
+    def __repr__(self):
+        return f"Bootstrap({self.x.shape[0]} rows{'' if self.labels is None else ', labelled'})"
+
+    def bind(self, ctx, rng):
+        model, R, x, lab = ctx.model, ctx.replicates, self.x, self.labels
+
+        def stats(t, m, r):
+            idx = bootstrap_indices(x.shape[0], R, m, r)
+            if lab is None:
+                return model.stats(x[idx])
+            return model.stats(x[idx], lab[idx])
+
+        points = None
         if lab is None:
-            return model.stats(x[idx])
-        return model.stats(x[idx], lab[idx])
+            def points(t, m, r):
+                return x[bootstrap_indices(x.shape[0], R, m, r)]
 
-    return real_stats
+        return BoundSource(stats, points, exact_stats=False)

@@ -1,9 +1,13 @@
 """The one recursive-training loop (chapter 1, {prf:ref}`def-01-loop`).
 
-Model 0 is the truth.  For t = 1, ..., T, generation t's new batch holds ``n_real`` fresh real
+Model 0 is the truth.  For t = 1, ..., T, generation t's new batch holds ``n_real`` real
 points and ``n_synth`` samples of model t-1 (sizes from the :class:`~collapselab.schedules.Schedule`);
-under accumulate the batch joins all earlier ones.  Model t is fitted to the result.  Every
-array carries a leading replicate axis, so one call runs many independent chains.
+under accumulate the batch joins all earlier ones.  Model t is fitted to the result (or, under
+accumulate-subsample, to a random subsample of it).  Every array carries a leading replicate
+axis, so one call runs many independent chains.
+
+Where the real data come from and how fitted models generate are two parameters of the loop,
+``real`` (a real source) and ``synthetic`` (a synthetic sampler): see :mod:`collapselab.sources`.
 """
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ class Trajectory:
     """What :func:`run_loop` returns.
 
     ``records[name]`` and ``metrics[name]`` have shape (T + 1, R, ...): index 0 is the truth.
-    ``final`` holds the last fitted parameters.
+    ``final`` holds the last fitted parameters; ``real`` and ``synthetic`` the run's real
+    source and synthetic sampler (None: the model's own sampler).
     """
 
     model: Any
@@ -32,6 +37,8 @@ class Trajectory:
     records: dict[str, np.ndarray] = field(default_factory=dict)
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
     final: Any = None
+    real: Any = None
+    synthetic: Any = None
 
     @property
     def replicates(self) -> int:
@@ -49,23 +56,30 @@ class Trajectory:
                        f"({sorted(self.records)})")
 
 
-def _nested_real_sets(schedule, n, generations, real_stats, model, rng):
-    """One fixed real sample, drawn once: the statistics of its first m points for every size m
-    the schedule asks for (nested, so a smaller real batch is a subset of a larger one)."""
-    sizes = sorted({schedule.batch_sizes(t, n)[0] for t in range(1, generations + 1)} - {0})
-    sets, stats, have = {}, None, 0
-    for m in sizes:
-        stats = combine_optional(model, stats, real_stats(m - have, rng))
-        sets[m], have = stats, m
-    return sets
+_MAX_SIZE = 10**9          # points per chain in one batch / generations: beyond this is a typo
+
+
+def _subsample(pool, k, rng):
+    """k points of each chain's pool, without replacement, independently per chain."""
+    from .sources import points_size, take_points
+    N = points_size(pool)
+    if k >= N:
+        return pool
+    R = (pool[0] if isinstance(pool, tuple) else pool).shape[0]
+    idx = np.argpartition(rng.random((R, N)), k - 1, axis=1)[:, :k]
+    return take_points(pool, np.sort(idx, axis=1))
 
 
 def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
-             schedule: Schedule | None = None, exact: bool = False, seed=None,
-             metrics: Mapping[str, Callable[[Any, Any], np.ndarray]] | None = None,
-             record: bool = True, record_every: int = 1, progress: bool = False,
-             real_stats: Callable | None = None) -> Trajectory:
+             schedule: Schedule | None = None, real=None, synthetic=None, exact: bool = False,
+             seed=None, metrics: Mapping[str, Callable[[Any, Any], np.ndarray]] | None = None,
+             record: bool = True, record_every: int = 1, progress: bool = False) -> Trajectory:
     """Run ``replicates`` independent chains of recursive training for ``generations`` steps.
+
+    Generation t's batch holds ``n_real`` real points from the real source and ``n_synth``
+    points from model t-1 (sizes from the schedule).  Model 0 is the truth: its samples (the
+    synthetic share of generation 1) are drawn with the model's own sampler from ``truth``;
+    every later model generates through the synthetic sampler.  See :mod:`collapselab.sources`.
 
     Parameters
     ----------
@@ -75,28 +89,62 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
     generations : T >= 0.
     replicates : R >= 1 independent chains, simulated together.
     schedule : a :class:`~collapselab.schedules.Schedule`; default :func:`~collapselab.schedules.replace`.
-    exact : draw sufficient statistics directly (cost independent of n) where the model can.
+    real : where real data come from: a :class:`~collapselab.sources.RealSource` or a callable
+        ``real(t, m, rng) -> stats``; default :class:`~collapselab.sources.Truth`.  A schedule
+        with ``fresh_real=False`` reuses one sample of it (:class:`~collapselab.sources.FixedSample`).
+    synthetic : how fitted models generate: a :class:`~collapselab.sources.Sampler` or a callable
+        ``synthetic(params, m, rng) -> stats``; default the model's ``synthetic`` attribute if
+        it has one, else its own sampler (:class:`~collapselab.sources.OwnSampler`).
+    exact : draw sufficient statistics directly (cost independent of n) where the model, source
+        and sampler can (their ``exact_stats``).  Point-based schedules (subsample) ignore it.
     seed : int, SeedSequence or Generator.
     metrics : ``{name: f(params, truth) -> (R,)}`` evaluated at every recorded generation.
     record : keep the parameters given by ``model.record`` at every recorded generation.
     record_every : record generations 0, k, 2k, ... and always the last one.
     progress : show a tqdm progress bar over generations.
-    real_stats : optional ``f(n, rng) -> stats`` drawing real data (defaults to sampling the truth).
     """
-    n = check_int("n", n, minimum=1)
-    generations = check_int("generations", generations, minimum=0)
-    replicates = check_int("replicates", replicates, minimum=1)
+    from .sources import (FixedSample, LoopContext, Truth, bind_real, bind_synthetic,
+                          concat_points)
+
+    n = check_int("n", n, minimum=1, maximum=_MAX_SIZE)
+    generations = check_int("generations", generations, minimum=0, maximum=_MAX_SIZE)
+    replicates = check_int("replicates", replicates, minimum=1, maximum=_MAX_SIZE)
     record_every = check_int("record_every", record_every, minimum=1)
+    for name, flag in (("exact", exact), ("record", record), ("progress", progress)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
+    exact = bool(exact)
+    if isinstance(seed, (bool, np.bool_)):
+        raise ValueError(f"seed must be an int, a SeedSequence or a numpy Generator, got {seed!r}")
+    if truth is None:
+        raise ValueError("truth must be the parameters of model 0 (the true distribution), got None")
+    for method in ("fit", "combine", "broadcast", "record", "sample_stats"):
+        if not callable(getattr(model, method, None)):
+            raise ValueError(f"model must be a batch model with a {method}() method, got {model!r}")
     schedule = replace() if schedule is None else schedule
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a Schedule, got {schedule!r}")
+    if metrics is not None and not isinstance(metrics, Mapping):
+        raise ValueError(f"metrics must be a mapping {{name: f(params, truth)}}, got {metrics!r}")
+    metrics = dict(metrics or {})
+    for name, f in metrics.items():
+        if not callable(f):
+            raise ValueError(f"metric {name!r} must be callable f(params, truth) -> (R,), got {f!r}")
+    if real is not None and not callable(real) and not hasattr(real, "bind"):
+        raise ValueError(f"real must be a RealSource or a callable real(t, m, rng) -> stats, "
+                         f"got {real!r}")
     rng = as_rng(seed)
     truth = model.broadcast(truth, replicates)
-    metrics = dict(metrics or {})
 
-    if real_stats is None:
-        def real_stats(m, r):
-            return model.sample_stats(truth, m, r, exact=exact)
+    ctx = LoopContext(model=model, truth=truth, replicates=replicates, n=n,
+                      generations=generations, schedule=schedule, exact=exact)
+    source = Truth() if real is None else real
+    if not schedule.fresh_real and not isinstance(source, FixedSample):
+        source = FixedSample(source)
+    draw_synth = bind_synthetic(synthetic, ctx)
+    points_mode = bool(schedule.subsample)
+    if points_mode and not callable(getattr(model, "sample", None)):
+        raise ValueError(f"schedule {schedule.name} fits on points: model must have sample()")
 
     kept = [t for t in range(0, generations + 1, record_every)]
     if kept[-1] != generations:
@@ -117,28 +165,47 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
 
     keep(truth)
     params, pool = truth, None
-    fixed_real = {} if schedule.fresh_real else _nested_real_sets(schedule, n, generations,
-                                                                 real_stats, model, rng)
+    draw_real = bind_real(source, ctx, rng)
+    if points_mode and draw_real.points is None:
+        raise ValueError(f"schedule {schedule.name} fits on points: real must be a RealSource "
+                         "that draws points, not a plain statistics callable")
+    if points_mode and draw_synth.points is None:
+        raise ValueError(f"schedule {schedule.name} fits on points: synthetic must be a Sampler "
+                         "that draws points, not a plain statistics callable")
+
+    def synth(t, m):
+        if t == 1 and not draw_synth.applies_to_model0:   # model 0 is the truth: real data
+            return model.sample(truth, m, rng) if points_mode else \
+                model.sample_stats(truth, m, rng, exact=exact)
+        return draw_synth.points(params, m, rng) if points_mode else draw_synth.stats(params, m, rng)
+
     steps = range(1, generations + 1)
     if progress:
         from tqdm import tqdm
         steps = tqdm(steps, desc=f"{schedule.name}, n={n}", leave=False)
     for t in steps:
         n_real, n_synth = schedule.batch_sizes(t, n)
-        batch = None
+        parts = []
         if n_real:
-            if schedule.fresh_real:
-                real = real_stats(n_real, rng)
-            else:
-                real = fixed_real[n_real]
-            batch = real
+            parts.append(draw_real.points(t, n_real, rng) if points_mode
+                         else draw_real.stats(t, n_real, rng))
         if n_synth:
-            batch = combine_optional(model, batch, model.sample_stats(params, n_synth, rng, exact=exact))
-        pool = combine_optional(model, pool, batch) if schedule.accumulate else batch
-        params = model.fit(pool)
+            parts.append(synth(t, n_synth))
+        if points_mode:
+            batch = concat_points(parts)
+            pool = concat_points([pool, batch]) if pool is not None else batch
+            from .sources import points_size
+            k = schedule.fit_size(points_size(pool), n)
+            params = model.fit(model.stats(_subsample(pool, k, rng)))
+        else:
+            batch = parts[0] if len(parts) == 1 else combine_optional(model, parts[0], parts[1])
+            pool = combine_optional(model, pool, batch) if schedule.accumulate else batch
+            params = model.fit(pool)
         if t in kept_set:
             keep(params)
 
     return Trajectory(model=model, schedule=schedule, n=n, generations=np.array(kept),
                       records={k: np.stack(v) for k, v in records.items()},
-                      metrics={k: np.stack(v) for k, v in values.items()}, final=params)
+                      metrics={k: np.stack(v) for k, v in values.items()}, final=params,
+                      real=source, synthetic=synthetic if synthetic is not None
+                      else getattr(model, "synthetic", None))

@@ -746,13 +746,20 @@ def samples_per_generation(model, trajectory, n: int, rng=None, generations=None
     """n samples from every recorded generation's model, for every chain.
 
     Returns an array (G, R, n, ...) (G recorded generations, or the indices ``generations`` of
-    ``trajectory.generations``), drawn with ``model.sample``.  See :func:`params_at` for the
-    models that work.  For long runs prefer :func:`monitor`, which never holds all samples."""
+    ``trajectory.generations``), drawn as the loop draws them (through the run's synthetic
+    sampler; the truth with ``model.sample``).  See :func:`params_at` for the models that work.  For long runs prefer :func:`monitor`, which never holds all samples."""
     n = check_int("n", n, minimum=1)
     rng = as_rng(rng)
     idx = range(len(trajectory.generations)) if generations is None else generations
-    return np.stack([np.asarray(model.sample(params_at(model, trajectory, i), n, rng))
-                     for i in idx])
+    return np.stack([np.asarray(_generate(model, trajectory, i, n, rng)) for i in idx])
+
+
+def _generate(model, trajectory, i, n, rng):
+    """n samples of recorded generation i's model, through the run's synthetic sampler."""
+    from .sources import sample_generation
+    return sample_generation(model, params_at(model, trajectory, i), n, rng,
+                             generation=int(trajectory.generations[i]),
+                             synthetic=getattr(trajectory, "synthetic", None))
 
 
 def monitor(model, trajectory, real, n: int, rng=None,
@@ -766,7 +773,7 @@ def monitor(model, trajectory, real, n: int, rng=None,
     statistic = mmd2 if statistic is None else statistic
     out = []
     for i in range(len(trajectory.generations)):
-        g = np.asarray(model.sample(params_at(model, trajectory, i), n, rng))
+        g = np.asarray(_generate(model, trajectory, i, n, rng))
         v = np.asarray(statistic(g, real, **kwargs), dtype=float)
         if v.shape != (g.shape[0],):
             raise ValueError(f"statistic must return shape ({g.shape[0]},), got {v.shape}")
@@ -797,7 +804,7 @@ def monitor_mmd(model, trajectory, real, n: int, rng=None, bandwidth=None) -> np
         yy[lo:hi] = _kernel_mean(_sqdist(_rows(y, lo, hi)), h[lo:hi], True)
     out = np.empty((len(trajectory.generations), R))
     for i in range(len(trajectory.generations)):
-        g = np.asarray(model.sample(params_at(model, trajectory, i), n, rng))
+        g = np.asarray(_generate(model, trajectory, i, n, rng))
         x = _as_batch("generated", g)
         if x.shape[0] != R or x.shape[2] != y.shape[2]:
             raise ValueError(f"samples of shape {g.shape} do not match real data {y.shape}")

@@ -7,11 +7,21 @@ model 0 is sampling real data, so generation 1 always trains on real data only.
 Each generation adds a *batch* of ``n`` points: ``n_real`` drawn from the truth and ``n_synth``
 drawn from model t-1.  Under ``accumulate`` the batch joins everything seen so far; otherwise it
 replaces it.  With ``fresh_real=False`` the real part is one fixed data set reused every
-generation (the setting of Bertrand et al. 2024).
+generation (the setting of Bertrand et al. 2024).  With ``subsample`` (accumulate-subsample,
+Kazdan et al. 2024) the pool keeps every point, but each model is fitted to a random subsample
+of ``subsample_size`` points of the pool (default: the batch size n), drawn without replacement
+independently for every chain and generation.
+
+A schedule holds only sizes and memory.  *Where* the real data come from (the truth, a fixed
+sample, a biased or drifting source) and *how* a fitted model generates (its own sampler,
+tempered, curated, biased) are the ``real`` and ``synthetic`` arguments of
+:func:`collapselab.run_loop` (:mod:`collapselab.sources`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from ._validate import check_fraction, check_int
 
@@ -30,7 +40,13 @@ class Schedule:
     inject_every : int or None
         If k, every generation t with t % k == 0 trains on an all-real batch.
     fresh_real : bool
-        Draw new real data each generation (True) or reuse one fixed real sample (False).
+        Draw new real data each generation (True) or reuse one fixed real sample (False; the
+        loop wraps its real source in :class:`~collapselab.sources.FixedSample`).
+    subsample : bool
+        Fit each model to a random subsample of the (accumulated) pool; needs ``accumulate``.
+    subsample_size : int or None
+        The subsample's size k (None: the batch size n).  A pool of at most k points is used
+        whole, so generation 1 (a pool of n points) fits exactly as under accumulate.
     """
 
     name: str
@@ -38,11 +54,30 @@ class Schedule:
     accumulate: bool = False
     inject_every: int | None = None
     fresh_real: bool = True
+    subsample: bool = False
+    subsample_size: int | None = None
 
     def __post_init__(self):
         check_fraction("real_fraction", self.real_fraction)
         if self.inject_every is not None:
             check_int("inject_every", self.inject_every, minimum=1)
+        for name in ("accumulate", "fresh_real", "subsample"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.subsample and not self.accumulate:
+            raise ValueError("subsample needs accumulate=True (it subsamples the accumulated pool)")
+        if self.subsample_size is not None:
+            if not self.subsample:
+                raise ValueError("subsample_size is only used with subsample=True")
+            check_int("subsample_size", self.subsample_size, minimum=1)
+
+    def fit_size(self, pool: int, n: int) -> int:
+        """How many points of a pool of ``pool`` points the model is fitted to (batch size n)."""
+        pool = check_int("pool", pool, minimum=1)
+        if not self.subsample:
+            return pool
+        k = n if self.subsample_size is None else self.subsample_size
+        return min(pool, k)
 
     def batch_sizes(self, t: int, n: int) -> tuple[int, int]:
         """(n_real, n_synth) for generation t >= 1 with batch size n."""
@@ -102,8 +137,29 @@ def accumulate_mix(alpha: float, fresh_real: bool = True) -> Schedule:
                     fresh_real=fresh_real)
 
 
+def accumulate_subsample(size: int | None = None, alpha: float = 0.0,
+                         fresh_real: bool = True) -> Schedule:
+    """Accumulate-subsample (Kazdan et al. 2024): every generation adds a batch of n points (a
+    share alpha real, the rest from the previous model) to a pool that keeps everything, and the
+    next model is fitted to a random subsample of ``size`` points of the pool (default: n),
+    drawn without replacement for each chain.  The training set keeps a constant size while the
+    pool grows.  ``size`` >= the pool reduces to :func:`accumulate_mix` (:func:`accumulate` for
+    alpha = 0); generation 1 always fits its whole batch.  The loop runs this schedule on points
+    (``model.sample``), not on sufficient statistics.  Checked in
+    ``tests/test_schedules_and_loop.py`` against :func:`collapselab.theory.subsample.gaussian_moments`."""
+    alpha = check_fraction("alpha", alpha)
+    if size is not None:
+        size = check_int("size", size, minimum=1)
+    label = "" if size is None else f"size={size}"
+    if alpha:
+        label = f"{label}, alpha={alpha:g}" if label else f"alpha={alpha:g}"
+    return Schedule(f"accumulate-subsample({label})", real_fraction=alpha, accumulate=True,
+                    fresh_real=fresh_real, subsample=True, subsample_size=size)
+
+
 SCHEDULES = {"replace": replace, "accumulate": accumulate, "mix": mix, "inject": inject,
-             "all_real": all_real}
+             "all_real": all_real, "accumulate_mix": accumulate_mix,
+             "accumulate_subsample": accumulate_subsample}
 
 
 def get(name: str, **kwargs) -> Schedule:

@@ -24,13 +24,14 @@ The factories below build the verifiers of the chapter for the 1-D Gaussian and 
 model.  All work is vectorised over chains; the accept rules loop only over rounds of candidate
 batches, each round serving the chains still short of n points.
 
-Real data are never curated.  :func:`collapselab.run_loop` draws real data with
-``model.sample_stats(truth, ...)`` unless it is given ``real_stats``, so a bare
-``run_loop(Curated(...), ...)`` would curate the real data too.  Use :func:`curated_loop`, which
-passes ``real_stats`` drawn from the wrapped model and also leaves model 0's samples (the
-truth's, i.e. generation 1's training data) uncurated, as everywhere in the book.  Curated
-candidates are drawn point by point with ``model.sample`` (the verifier must see them); the
-``exact`` flag applies to the uncurated draws.  Checked in ``tests/test_curation.py``.
+Curation is a synthetic sampler (:mod:`collapselab.sources`): ``run_loop(model, truth,
+synthetic=Curated(model, score, ...), ...)``.  Real data are never curated: the loop draws them
+from its real source, and model 0's samples (the truth's, i.e. generation 1's training data)
+with the model's own sampler, unless ``Curated(..., curate_model0=True)``.  Candidates are drawn
+point by point from ``model``'s default sampler (:func:`collapselab.sources.default_sampler`, so
+a :class:`~collapselab.models.tempered.TemperedGaussian1D` proposes tempered candidates): the
+verifier must see them, so a run's ``exact`` flag applies only to the uncurated draws.  Checked
+in ``tests/test_curation.py``.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from typing import Callable
 import numpy as np
 
 from .._validate import as_rng, check_array, check_int, check_real
+from ..sources import Sampler, default_sampler
 from .gaussian import Normal1DParams
 
 RULES = ("top", "threshold", "bernoulli")
@@ -98,14 +100,14 @@ def _check_scores(s, shape, rule) -> np.ndarray:
 # the wrapper
 # ------------------------------------------------------------------------------------------
 
-class Curated:
-    """A batch model whose synthetic samples are filtered by a verifier (chapter 13).
+class Curated(Sampler):
+    """A synthetic sampler whose candidates are filtered by a verifier (chapter 13).
 
     Parameters
     ----------
     model : a batch model
-        The generator; ``fit``, ``stats``, ``combine``, ``record``, ``broadcast`` and ``params``
-        are delegated to it.
+        The generator: candidates come from its default sampler, their statistics from its
+        ``stats``.
     score : callable ``score(x, params) -> (R, m)``
         The verifier (see :func:`gaussian_loglik`, :func:`truth_oracle`,
         :func:`rejection_toward`, :func:`categorical_logprob`).
@@ -121,10 +123,16 @@ class Curated:
     max_candidates : int
         Per chain and call, at most ``max_candidates * n`` candidates are drawn by the accept
         rules before a RuntimeError reports a verifier that accepts (almost) nothing.
+    curate_model0 : bool
+        Also curate model 0's samples (generation 1's data, drawn from the truth); default
+        False, as everywhere in the book.
     """
 
+    exact_stats = False
+
     def __init__(self, model, score: Callable, *, keep: float = 0.5, rule: str = "top",
-                 threshold: float | None = None, max_candidates: int = 1000):
+                 threshold: float | None = None, max_candidates: int = 1000,
+                 curate_model0: bool = False):
         for method in ("sample", "stats", "fit", "combine", "broadcast", "record", "sample_stats"):
             if not callable(getattr(model, method, None)):
                 raise ValueError(f"model must be a batch model with a {method}() method, "
@@ -148,6 +156,10 @@ class Curated:
         self.rule = rule
         self.threshold = threshold
         self.max_candidates = check_int("max_candidates", max_candidates, minimum=1)
+        if not isinstance(curate_model0, (bool, np.bool_)):
+            raise ValueError(f"curate_model0 must be True or False, got {curate_model0!r}")
+        self.applies_to_model0 = bool(curate_model0)
+        self._proposal = default_sampler(model)
         try:
             sig = inspect.signature(score).parameters
             self._chains_kw = "chains" in sig or any(
@@ -160,27 +172,12 @@ class Curated:
         extra = f", threshold={self.threshold:g}" if self.rule == "threshold" else ""
         return f"Curated({self.model!r}, keep={self.keep:g}, rule={self.rule!r}{extra})"
 
-    # delegation ------------------------------------------------------------------------------
-    def __getattr__(self, name):
-        # only called for attributes not found on the wrapper: params(), zipf(), ddof, ...
-        if name == "model":
-            raise AttributeError(name)
-        return getattr(self.model, name)
+    # the sampler interface of collapselab.sources --------------------------------------------
+    def draw_points(self, model, params, n, rng):
+        return self.sample(params, n, rng)
 
-    def stats(self, data):
-        return self.model.stats(data)
-
-    def combine(self, a, b):
-        return self.model.combine(a, b)
-
-    def fit(self, stats):
-        return self.model.fit(stats)
-
-    def broadcast(self, params, replicates: int):
-        return self.model.broadcast(params, replicates)
-
-    def record(self, params):
-        return self.model.record(params)
+    def draw_stats(self, model, params, n, rng, exact=False):
+        return self.sample_stats(params, n, rng, exact=exact)
 
     # curated sampling ------------------------------------------------------------------------
     def candidates(self, n: int) -> int:
@@ -201,15 +198,18 @@ class Curated:
         curated: ``rule="top"`` with ``keep=1``)."""
         n = check_int("n", n, minimum=1)
         if self.rule == "top" and self.candidates(n) == n:
-            return self.model.sample_stats(params, n, rng, exact=exact)
+            return self._proposal.draw_stats(self.model, params, n, rng, exact=exact)
         return self.model.stats(self.sample(params, n, rng))
+
+    def _propose(self, params, m, rng):
+        return self._proposal.draw_points(self.model, params, m, rng)
 
     def _scores(self, x, params):
         return _check_scores(self.score(x, params), x.shape[:2], self.rule)
 
     def _top(self, params, n, rng):
         m = self.candidates(n)
-        x = self.model.sample(params, m, rng)
+        x = self._propose(params, m, rng)
         if m == n:
             return x
         s = self._scores(x, params)
@@ -238,14 +238,14 @@ class Curated:
             else:
                 sub = None
             if sub is None:  # sample every chain, use the active ones
-                x_all = self.model.sample(params, block, rng)
+                x_all = self._propose(params, block, rng)
                 x = x_all[active]
                 s = self._scores(x_all, params)[active]
             elif active.size == R:
-                x = self.model.sample(sub, block, rng)
+                x = self._propose(sub, block, rng)
                 s = self._scores(x, sub)
             else:
-                x = self.model.sample(sub, block, rng)
+                x = self._propose(sub, block, rng)
                 s = _check_scores(self.score(x, sub, chains=active), x.shape[:2], self.rule)
             if self.rule == "threshold":
                 acc = s >= self.threshold
@@ -270,72 +270,6 @@ class Curated:
                     f"{active.size} chain(s) (max_candidates={self.max_candidates} per kept "
                     "point): it rejects (almost) everything these models generate")
         return out
-
-
-# ------------------------------------------------------------------------------------------
-# running the loop with real data left alone
-# ------------------------------------------------------------------------------------------
-
-class _LoopView:
-    """The curated model as one run of the loop sees it: model 0 (the truth that
-    :meth:`broadcast` returned) samples uncurated real data unless ``curate_model0``."""
-
-    def __init__(self, curated: Curated, curate_model0: bool):
-        self.curated = curated
-        self.curate_model0 = curate_model0
-        self._model0 = None
-
-    def broadcast(self, params, replicates):
-        self._model0 = self.curated.model.broadcast(params, replicates)
-        return self._model0
-
-    def sample_stats(self, params, n, rng, exact=False):
-        if params is self._model0 and not self.curate_model0:
-            return self.curated.model.sample_stats(params, n, rng, exact=exact)
-        return self.curated.sample_stats(params, n, rng, exact=exact)
-
-    def __getattr__(self, name):
-        if name == "curated":
-            raise AttributeError(name)
-        return getattr(self.curated, name)
-
-
-def real_stats_for(model, truth, replicates: int, exact: bool = False) -> Callable:
-    """``f(n, rng) -> stats`` drawing *uncurated* real data from ``truth`` with the wrapped model
-    (for the ``real_stats`` argument of :func:`collapselab.run_loop`)."""
-    inner = model.model if isinstance(model, Curated) else model
-    replicates = check_int("replicates", replicates, minimum=1)
-    truth_b = inner.broadcast(truth, replicates)
-
-    def real_stats(m, rng):
-        return inner.sample_stats(truth_b, m, rng, exact=exact)
-
-    return real_stats
-
-
-def curated_loop(curated: Curated, truth, *, n: int, generations: int, replicates: int = 1,
-                 schedule=None, exact: bool = False, seed=None, metrics=None,
-                 curate_model0: bool = False, real_stats: Callable | None = None, **kwargs):
-    """:func:`collapselab.run_loop` for a :class:`Curated` model, with real data left uncurated.
-
-    Real data (the schedule's real share) come from the wrapped model sampling the truth; model
-    0's samples (generation 1's training data, which *are* real data) are not curated either,
-    unless ``curate_model0=True``.  Every other argument is passed to ``run_loop``; the
-    returned :class:`~collapselab.loop.Trajectory` has ``model`` set to ``curated``.
-    Chapter 13, {prf:ref}`thm-13-typicality`."""
-    from ..loop import run_loop
-
-    if not isinstance(curated, Curated):
-        raise ValueError(f"curated must be a Curated model, got {curated!r}")
-    replicates = check_int("replicates", replicates, minimum=1)
-    if real_stats is None:
-        real_stats = real_stats_for(curated, truth, replicates, exact=exact)
-    view = _LoopView(curated, bool(curate_model0))
-    traj = run_loop(view, truth, n=n, generations=generations, replicates=replicates,
-                    schedule=schedule, exact=exact, seed=seed, metrics=metrics,
-                    real_stats=real_stats, **kwargs)
-    traj.model = curated
-    return traj
 
 
 # ------------------------------------------------------------------------------------------
@@ -476,5 +410,5 @@ def categorical_logprob(reference=None):
     return score
 
 
-__all__ = ["Curated", "curated_loop", "real_stats_for", "gaussian_loglik", "truth_oracle",
+__all__ = ["Curated", "gaussian_loglik", "truth_oracle",
            "rejection_toward", "categorical_logprob", "RULES"]

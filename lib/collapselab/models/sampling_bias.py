@@ -11,16 +11,15 @@ counts); only the *sampler* is distorted: a fitted model with probabilities p ge
 distribution (overconfident, mode-seeking errors), tau > 1 flattens it (high-entropy errors),
 top-k and top-p cut the tail.
 
-Model 0 is the truth and must sample *real* data, so parameters built by :meth:`params` (or
-any plain probability array) are *unbiased* and parameters returned by :meth:`fit` are biased,
-as for :class:`~collapselab.models.tempered.TemperedGaussian1D`.  Real data drawn by
-:func:`collapselab.run_loop` through ``sample_stats(truth, ...)`` are therefore exact draws
-from the truth.  Both samplers of the wrapped model are reused (``exact=True``: the multinomial
-count vector; ``exact=False``: n inverse-CDF draws per chain), vectorised over chains.
-
-:class:`BiasedParams` carries the probabilities (R, K) and the flag; ``np.asarray(params)``
-returns the probabilities, so every categorical metric of :mod:`collapselab.models.categorical`
-(``tv_to_truth``, ``kl_truth_to_model``, ``surviving_metric``, ...) accepts it.
+The distortion is a synthetic sampler, :class:`CategoricalBias` (see
+:mod:`collapselab.sources`): ``run_loop(Categorical(K), truth, synthetic=CategoricalBias(tau=0.8),
+...)``.  :class:`BiasedCategorical` is the categorical model that names that sampler as its
+default (attribute ``synthetic``), so ``run_loop(BiasedCategorical(K, tau=0.8), truth, ...)`` is
+the same run.  Model 0 is the truth: the loop samples it (generation 1's data, and every real
+batch) with the model's own, unbiased sampler.  Both samplers of the wrapped model are reused
+(``exact=True``: the multinomial count vector; ``exact=False``: n inverse-CDF draws per chain),
+vectorised over chains.  Parameters are plain probability arrays (R, K), so every categorical
+metric of :mod:`collapselab.models.categorical` accepts them.
 
 With tau = 1, top_k None (or K) and top_p None (or 1) the sampler is the identity and a run is
 *identical*, draw for draw, to one of the wrapped model with the same seed.
@@ -29,45 +28,65 @@ Chapter 11, {prf:ref}`def-11-samplers`; checked in ``tests/test_error_types.py``
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_int
+from ..sources import ParamSampler
 from ..theory import error_types as et
 from .categorical import Categorical
 
 
-@dataclass(frozen=True)
-class BiasedParams:
-    """Probabilities (R, K) of R chains and whether their sampler is biased.
+class CategoricalBias(ParamSampler):
+    """Synthetic sampler for categorical models: a fitted model with probabilities p generates
+    from S(p) = top_p(top_k(p^(1/tau) / Z)) (chapter 11, {prf:ref}`def-11-samplers`).
 
-    ``np.asarray(params)`` gives ``params.probs``."""
+    Parameters
+    ----------
+    tau : float > 0
+        Sampling temperature.  Default 1.
+    top_k : int >= 1 or None
+        Keep only the k most probable categories (ties broken by index); checked against K
+        when the sampler is given to a :class:`BiasedCategorical` or when it samples.
+    top_p : float in (0, 1] or None
+        Keep the smallest set of most probable categories whose mass reaches top_p.
+    """
 
-    probs: np.ndarray
-    biased: bool = True
+    exact_stats = True
 
-    def __array__(self, dtype=None, copy=None):
-        a = self.probs if dtype is None else self.probs.astype(dtype, copy=False)
-        return a.copy() if copy else a
+    def __init__(self, tau: float = 1.0, top_k: int | None = None, top_p: float | None = None):
+        self.tau = et.check_tau(tau)
+        if top_k is not None:
+            if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
+                raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
+            top_k = int(top_k)
+        self.top_k = top_k
+        self.top_p = et.check_top_p(top_p)
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.probs.shape
+    def __repr__(self):
+        return f"CategoricalBias(tau={self.tau:g}, top_k={self.top_k}, top_p={self.top_p})"
+
+    def is_identity_for(self, K: int) -> bool:
+        """True when, for K categories, the sampler is the fitted distribution itself."""
+        return (self.tau == 1.0 and (self.top_k is None or self.top_k >= K)
+                and (self.top_p is None or self.top_p == 1.0))
+
+    def sampler_params(self, params) -> np.ndarray:
+        """The distribution (R, K) a fitted model with probabilities ``params`` samples from."""
+        probs = np.asarray(params, dtype=float)
+        K = probs.shape[-1]
+        if self.is_identity_for(K):
+            return probs
+        return et.sampling_distribution(probs, self.tau, et.check_top_k(self.top_k, K), self.top_p)
 
 
-def _probs_of(params) -> np.ndarray:
-    return params.probs if isinstance(params, BiasedParams) else np.asarray(params, dtype=float)
-
-
-class BiasedCategorical:
-    """A refitted categorical model whose sampler uses a temperature and/or top-k / top-p.
+class BiasedCategorical(Categorical):
+    """A refitted categorical model whose fitted models generate through :class:`CategoricalBias`.
 
     Parameters
     ----------
     base : Categorical or int
-        The wrapped model (or K, for ``Categorical(K)``).  Its smoothing and ``keep`` options
-        apply to fitting and recording.
+        The model whose fitting, smoothing and ``keep`` options are used (or K, for
+        ``Categorical(K)``).
     tau : float > 0
         Sampling temperature: the sampler draws from p^(1/tau)/Z.  Default 1.
     top_k : int in 1..K or None
@@ -85,11 +104,13 @@ class BiasedCategorical:
             base = Categorical(int(base))
         if not isinstance(base, Categorical):
             raise ValueError(f"base must be a Categorical model or a number of categories, got {base!r}")
+        self.__dict__.update(base.__dict__)   # the base's K, smoothing and keep
         self.base = base
-        self.n_categories = base.n_categories
-        self.tau = et.check_tau(tau)
-        self.top_k = et.check_top_k(top_k, self.n_categories)
-        self.top_p = et.check_top_p(top_p)
+        self.synthetic = CategoricalBias(tau, et.check_top_k(top_k, base.n_categories), top_p)
+
+    tau = property(lambda self: self.synthetic.tau)
+    top_k = property(lambda self: self.synthetic.top_k)
+    top_p = property(lambda self: self.synthetic.top_p)
 
     def __repr__(self):
         return (f"BiasedCategorical({self.base!r}, tau={self.tau:g}, top_k={self.top_k}, "
@@ -98,8 +119,7 @@ class BiasedCategorical:
     @property
     def is_identity(self) -> bool:
         """True when the sampler is the fitted distribution itself."""
-        return (self.tau == 1.0 and (self.top_k is None or self.top_k == self.n_categories)
-                and (self.top_p is None or self.top_p == 1.0))
+        return self.synthetic.is_identity_for(self.n_categories)
 
     @property
     def label(self) -> str:
@@ -113,49 +133,10 @@ class BiasedCategorical:
             parts.append(f"top-p={self.top_p:g}")
         return ", ".join(parts) or "unbiased"
 
-    # parameters -----------------------------------------------------------------------------
-    def params(self, probs, replicates: int = 1) -> BiasedParams:
-        """Unbiased parameters (a truth) for R chains, validated as by ``Categorical.params``."""
-        return BiasedParams(self.base.params(probs, replicates), biased=False)
-
-    def zipf(self, s: float = 1.1, replicates: int = 1) -> BiasedParams:
-        """The unbiased Zipf(s) truth for R chains."""
-        return BiasedParams(self.base.zipf(s, replicates), biased=False)
-
-    def broadcast(self, params, replicates: int) -> BiasedParams:
-        replicates = check_int("replicates", replicates, minimum=1)
-        biased = bool(getattr(params, "biased", False))
-        return BiasedParams(self.base.broadcast(_probs_of(params), replicates), biased=biased)
-
-    def record(self, params) -> dict[str, np.ndarray]:
-        return self.base.record(_probs_of(params))
-
-    # statistics and fit ---------------------------------------------------------------------
-    def stats(self, data) -> np.ndarray:
-        return self.base.stats(data)
-
-    def combine(self, a, b) -> np.ndarray:
-        return self.base.combine(a, b)
-
-    def fit(self, stats) -> BiasedParams:
-        return BiasedParams(self.base.fit(stats), biased=True)
-
-    # sampling -------------------------------------------------------------------------------
     def sampling_probs(self, params) -> np.ndarray:
-        """The distribution (R, K) each chain's model actually samples from: S(p) for fitted
-        (biased) parameters, p itself for a truth or a plain array."""
-        probs = _probs_of(params)
-        if not getattr(params, "biased", False) or self.is_identity:
-            return probs
-        return et.sampling_distribution(probs, self.tau, self.top_k, self.top_p)
-
-    def sample(self, params, n: int, rng) -> np.ndarray:
-        """n category indices per chain drawn from :meth:`sampling_probs`, shape (R, n)."""
-        return self.base.sample(self.sampling_probs(params), n, rng)
-
-    def sample_stats(self, params, n: int, rng, exact: bool = False) -> np.ndarray:
-        """Counts (R, K) of n draws from :meth:`sampling_probs` (both samplers of the base)."""
-        return self.base.sample_stats(self.sampling_probs(params), n, rng, exact=exact)
+        """The distribution (R, K) a *fitted* model with probabilities ``params`` samples from,
+        S(p).  (The truth is sampled as it is: the loop draws it with the model's own sampler.)"""
+        return self.synthetic.sampler_params(self._checked(params))
 
 
 # metrics with run_loop's signature f(params, truth) -> (R,) -----------------------------------

@@ -14,34 +14,55 @@ mean's deviation by g, so the sensitivities of {prf:ref}`def-08-sensitivity` are
 L_var = tau^2 (n-1)/(n-ddof) and L_mean = |g|; under ``mix(alpha)`` the loop is a contraction
 iff (1 - alpha) L < 1 ({prf:ref}`thm-08-tempered`, {prf:ref}`thm-08-threshold`).
 
-Model 0 is the truth and must sample *real* data, so parameters built by :meth:`params` (or any
-plain :class:`Normal1DParams`) are untempered; parameters returned by :meth:`fit` are tempered.
-Real data drawn by :func:`collapselab.run_loop` through ``sample_stats(truth, ...)`` are
-therefore exact draws from the truth, and generation 1 trains on real data only, as everywhere
-in the book.  Both samplers of the parent class (``exact=True``/``False``) are reused.
-Checked in ``tests/test_contraction.py``.
+The distortion is a synthetic sampler, :class:`Tempered` (see :mod:`collapselab.sources`):
+``run_loop(Gaussian1D(), truth, synthetic=Tempered(tau), ...)``.  :class:`TemperedGaussian1D`
+is the Gaussian model that names that sampler as its default (its attribute ``synthetic``), so
+``run_loop(TemperedGaussian1D(tau), truth, ...)`` is the same run.  Model 0 is the truth: the
+loop samples it (generation 1's data, and every real batch) with the model's own, untempered
+sampler, so generation 1 trains on real data only, as everywhere in the book.  The exact
+(sufficient-statistics) path of the Gaussian is kept.  Checked in ``tests/test_contraction.py``.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 from .._validate import as_rng, check_fraction, check_int, check_real
+from ..sources import ParamSampler
 from .gaussian import Gaussian1D, Normal1DParams
 
 
-@dataclass(frozen=True)
-class TemperedParams(Normal1DParams):
-    """Normal parameters mean (R,), var (R,) plus whether sampling is tempered.
+class Tempered(ParamSampler):
+    """Synthetic sampler for 1-D normal models: a fitted model (m, v) generates from
+    N(g m + b, tau^2 v) (chapter 8, {prf:ref}`def-08-tempered`).
 
-    A subclass of :class:`Normal1DParams`, so every Gaussian metric accepts it."""
+    Parameters
+    ----------
+    tau : float > 0
+        Temperature (standard-deviation multiplier); tau = 1, gain = 1, bias = 0 is the model's
+        own sampler, draw for draw.
+    gain, bias : float
+        The samples' centre is ``gain * mean + bias``.
+    """
 
-    tempered: bool = True
+    exact_stats = True
+
+    def __init__(self, tau: float = 1.0, gain: float = 1.0, bias: float = 0.0):
+        self.tau = check_real("tau", tau, minimum=0.0, strict_min=True)
+        self.gain = check_real("gain", gain)
+        self.bias = check_real("bias", bias)
+
+    def __repr__(self):
+        return f"Tempered(tau={self.tau:g}, gain={self.gain:g}, bias={self.bias:g})"
+
+    def sampler_params(self, params) -> Normal1DParams:
+        """The distribution a fitted model with parameters ``params`` samples from."""
+        return Normal1DParams(self.gain * params.mean + self.bias, self.tau**2 * params.var)
 
 
 class TemperedGaussian1D(Gaussian1D):
-    """The refitted 1-D normal whose sampler draws from N(g m + b, tau^2 v).
+    """The refitted 1-D normal whose fitted models generate through :class:`Tempered`
+    (N(g m + b, tau^2 v)); fitting, statistics and its own ``sample``/``sample_stats`` (used for
+    the truth) are :class:`Gaussian1D`'s.
 
     Parameters
     ----------
@@ -58,52 +79,32 @@ class TemperedGaussian1D(Gaussian1D):
 
     def __init__(self, tau: float = 1.0, gain: float = 1.0, bias: float = 0.0, ddof: int = 0):
         super().__init__(ddof=ddof)
-        self.tau = check_real("tau", tau, minimum=0.0, strict_min=True)
-        self.gain = check_real("gain", gain)
-        self.bias = check_real("bias", bias)
+        self.synthetic = Tempered(tau, gain, bias)
+
+    @property
+    def tau(self) -> float:
+        return self.synthetic.tau
+
+    @property
+    def gain(self) -> float:
+        return self.synthetic.gain
+
+    @property
+    def bias(self) -> float:
+        return self.synthetic.bias
 
     def __repr__(self):
         return (f"TemperedGaussian1D(tau={self.tau:g}, gain={self.gain:g}, bias={self.bias:g}, "
                 f"ddof={self.ddof})")
 
-    # parameters -----------------------------------------------------------------------------
-    def params(self, mean=0.0, var=1.0, replicates: int = 1) -> TemperedParams:
-        """Untempered parameters (a truth) for R chains from scalars or arrays of shape (R,)."""
-        p = super().params(mean, var, replicates)
-        return TemperedParams(p.mean, p.var, tempered=False)
-
-    def broadcast(self, params, replicates: int) -> TemperedParams:
-        replicates = check_int("replicates", replicates, minimum=1)
-        tempered = bool(getattr(params, "tempered", False))
-        if params.mean.shape[0] == replicates:
-            return TemperedParams(params.mean, params.var, tempered=tempered)
-        if params.mean.shape[0] != 1:
-            raise ValueError(f"cannot broadcast parameters of {params.mean.shape[0]} chains "
-                             f"to {replicates} replicates")
-        p = super().params(params.mean[0], params.var[0], replicates)
-        return TemperedParams(p.mean, p.var, tempered=tempered)
-
-    def fit(self, stats) -> TemperedParams:
-        p = super().fit(stats)
-        return TemperedParams(p.mean, p.var, tempered=True)
-
     def sampler_params(self, params) -> Normal1DParams:
-        """The distribution each chain's model actually samples from."""
-        if not getattr(params, "tempered", False):
-            return Normal1DParams(params.mean, params.var)
-        return Normal1DParams(self.gain * params.mean + self.bias, self.tau**2 * params.var)
+        """The distribution a fitted model with parameters ``params`` samples from."""
+        return self.synthetic.sampler_params(params)
 
     def sensitivity(self, n: int) -> dict[str, float]:
         """L for the mean (|g|) and for the variance (tau^2 (n-1)/(n-ddof)), batch size n."""
         n = check_int("n", n, minimum=2)
         return {"mean": abs(self.gain), "var": self.tau**2 * (n - 1) / (n - self.ddof)}
-
-    # sampling -------------------------------------------------------------------------------
-    def sample(self, params, n: int, rng) -> np.ndarray:
-        return super().sample(self.sampler_params(params), n, rng)
-
-    def sample_stats(self, params, n: int, rng, exact: bool = False):
-        return super().sample_stats(self.sampler_params(params), n, rng, exact=exact)
 
 
 def stability_point(alpha: float, tau: float, *, n: int = 50, generations: int = 40,

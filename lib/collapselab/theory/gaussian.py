@@ -180,6 +180,9 @@ def schedule_moments(sigma2: float, n: int, generations: int, schedule, ddof: in
     if not schedule.fresh_real:
         raise ValueError("schedule must draw fresh real data (fresh_real=True): a fixed real "
                          "sample correlates the generations and has no closed form here")
+    if getattr(schedule, "subsample", False):
+        raise ValueError("schedule subsamples its pool: use "
+                         "collapselab.theory.subsample.gaussian_moments")
     var = np.empty(generations + 1)
     msd = np.empty(generations + 1)
     var[0], msd[0], scatter = sigma2, 0.0, 0.0
