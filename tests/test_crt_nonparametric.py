@@ -288,3 +288,77 @@ def test_run_crt_validation_and_paper_schedule():
     assert s.real_data_used(3, 20) == 15
     with pytest.raises(ValueError, match="at must"):
         crt.run_crt(Empirical(), NORMAL, n=10, alpha=0.5, generations=5, replicates=2, at=[0, 9])
+
+
+# ------------------------------------------------------------------------------------------
+# thm-07-bias: a biased real source (bias b0 t^-q, or one that never decays)
+# ------------------------------------------------------------------------------------------
+CONTAMINANT = K.gaussian_mixture([3.0], [1.0])     # the extra component of the paper's code
+
+
+def _biased_source(truth, b):
+    return cl.DriftingTruth(lambda t: crt.biased_mixture(truth, CONTAMINANT, float(b[t - 1])))
+
+
+@pytest.mark.parametrize("convention", ["book", "paper"])
+def test_bias_carried_by_the_expected_pool(convention):
+    n, alpha, T, R = 10, 0.4, 30, 3000
+    b = TC.decaying_bias(0.3, 0.5, T)
+    x0 = 1.5
+    F_P, F_Q = ndtr(x0), ndtr(x0 - 3.0)
+    metric = {"F": lambda p, tr: ((p.atoms <= x0).mean(axis=1) if isinstance(p, EmpiricalParams)
+                                  else np.full(R, F_P))}
+    traj = cl.run_loop(Empirical(), NORMAL, n=n, generations=T, replicates=R,
+                       schedule=crt.crt_schedule(alpha, convention), real=_biased_source(NORMAL, b),
+                       seed=14, record=False, metrics=metric)
+    beta = TC.bias_carry(n, alpha, b, convention)
+    assert_mc_agrees(traj["F"][1:], F_P + beta[1:] * (F_Q - F_P), k=5, what="E F_t(x0)")
+
+
+def test_bias_gaussian_mean_special_case():
+    # Gaussian model, real data N(b_t, 1): E mu_t = beta_t exactly (the mean is linear in the pool)
+    n, alpha, T, R = 20, 0.3, 60, 4000
+    G = cl.Gaussian1D(ddof=0)
+    b = TC.decaying_bias(0.5, 0.2, T)
+    traj = cl.run_loop(G, G.params(0.0, 1.0), n=n, generations=T, replicates=R,
+                       schedule=cl.accumulate_mix(alpha), exact=True, seed=15,
+                       real=cl.DriftingTruth(lambda t: G.params(float(b[t - 1]), 1.0)))
+    assert_mc_agrees(traj["mean"][1:], TC.bias_carry(n, alpha, b)[1:], k=5, what="E mu_t")
+
+
+def test_bias_exponent_min_alpha_q():
+    T = 50_000
+    t = crt.log_generations(T, 30, start=T // 10)
+    for alpha, q in [(0.8, 0.25), (0.3, 0.75), (1.0, 0.25)]:
+        beta = TC.bias_carry(20, alpha, TC.decaying_bias(0.2, q, T))
+        fit = rates.fit_exponent(t, beta[t])
+        assert fit.exponent == pytest.approx(min(alpha, q), abs=0.01), (alpha, q, fit)
+    # alpha and q close: the approach is slow, like t^-|alpha - q| (exponent still rising)
+    slow = [rates.fit_exponent(tt, TC.bias_carry(20, 0.9, TC.decaying_bias(0.2, 0.6, T))[tt]).exponent
+            for tt in (t // 25, t)]
+    assert slow[0] < slow[1] < 0.6 and slow[1] > 0.56
+    assert TC.bias_exponent(0.8, 0.25) == 0.25 and TC.bias_exponent(0.8, 0.75) == 0.5
+    never = TC.bias_carry(20, 0.5, np.full(T, 0.2))                  # q = 0: the bias persists
+    assert never[-1] == pytest.approx(0.2, rel=0.01)
+
+
+def test_biased_w1_exponent_and_persistent_bias():
+    n, T, R = 20, 300, 40
+    t = crt.log_generations(T, 10, start=T // 10)
+    w1_QP = 3.0                                     # W1(N(3, 1), N(0, 1)): a shift by 3
+    for q, alpha in [(0.25, 0.8), (0.0, 0.8)]:
+        b = TC.decaying_bias(0.2, q, T)
+        run = crt.run_crt(Empirical(), NORMAL, n=n, alpha=alpha, generations=T, replicates=R,
+                          at=t, seed=16, real=_biased_source(NORMAL, b))
+        beta = TC.bias_carry(n, alpha, b)[t]
+        cbar = TC.empirical_variance_bound(n, alpha, T)[t]
+        # lower bound beta_t W1(Q, P) holds chain-averaged; upper bound adds the stochastic part
+        mean = run.w1.mean(axis=1)
+        assert np.all(mean >= beta * w1_QP * (1 - 4 / np.sqrt(R)))
+        assert np.all(mean <= beta * w1_QP + np.sqrt(cbar) * 2.5)
+        fit = rates.fit_exponent(run.t, run.w1)
+        if q > 0:
+            exact = rates.fit_exponent(t, beta).exponent    # the finite-window exponent of beta_t
+            assert fit.within(exact, 4), (fit, exact)
+        else:
+            assert mean[-1] == pytest.approx(0.2 * w1_QP, rel=0.15)   # never decays

@@ -96,6 +96,20 @@ def bias_carry(n: int, alpha: float, bias, convention: str = "book") -> np.ndarr
     return beta
 
 
+def empirical_variance_bound(n: int, alpha: float, generations: int,
+                             convention: str = "book") -> np.ndarray:
+    """cbar_t, t = 0..T, with Var F_t(x) <= cbar_t u(x) under a biased real source
+    ({prf:ref}`thm-07-bias`; u(x) = max over mixtures L of P and Q of L(x)(1 - L(x))):
+    cbar_1 = 1 / N_1, cbar_t = ((N_{t-1} + k) / N_t)^2 cbar_{t-1} + n / N_t^2 ~ t^(-min(1, 2a))."""
+    n, m, k, convention = _check_crt(n, alpha, convention)
+    generations = check_int("generations", generations, minimum=0)
+    N = pool_sizes(n, alpha, generations, convention)
+    c = np.zeros(generations + 1)
+    for t in range(1, generations + 1):
+        c[t] = 1.0 / N[1] if t == 1 else ((N[t - 1] + k) / N[t]) ** 2 * c[t - 1] + n / N[t] ** 2
+    return c
+
+
 def decaying_bias(b0: float, q: float, generations: int, shift: float = 0.0) -> np.ndarray:
     """b_t = b0 (t + shift)^(-q), t = 1..T (q = 0: a bias that never decays)."""
     b0 = check_real("b0", b0)
