@@ -203,12 +203,16 @@ def w1_to_truth(params, truth) -> np.ndarray:
             return np.zeros(params.replicates)
         if params.equal_weights and _row_constant(params.widths):
             return w1_kde(params, truth)
-        return _w1_mixture_grid(params, truth)
+        return w1_mixtures(params, truth)
     raise ValueError(f"params must be EmpiricalParams or KDEParams, got {type(params).__name__}")
 
 
-def _w1_mixture_grid(params: KDEParams, truth, points: int = 8192) -> np.ndarray:
-    """W1 between two general Gaussian mixtures by the trapezoidal rule on a fine grid."""
+def w1_mixtures(params: KDEParams, truth, points: int = 8192) -> np.ndarray:
+    """W1 between two Gaussian mixtures (R chains, or one) by the trapezoidal rule on a grid of
+    ``points`` spanning both +- 9 widths; shape (R,)."""
+    if not isinstance(params, KDEParams):
+        raise ValueError(f"params must be KDEParams, got {type(params).__name__}")
+    points = check_int("points", points, minimum=16)
     R = params.replicates
     mu, s, w = _truth_arrays(truth, R)
     pm, ps, pw = _truth_arrays(params, R)
