@@ -362,3 +362,21 @@ def test_biased_w1_exponent_and_persistent_bias():
             assert fit.within(exact, 4), (fit, exact)
         else:
             assert mean[-1] == pytest.approx(0.2 * w1_QP, rel=0.15)   # never decays
+
+
+def test_helpers_validation():
+    with pytest.raises(ValueError, match="generations"):
+        crt.at_generations(W.w1_to_truth, [-1])
+    with pytest.raises(ValueError, match="callable"):
+        crt.at_generations(3, [1])
+    with pytest.raises(ValueError, match="b must"):
+        crt.biased_mixture(NORMAL, CONTAMINANT, 1.5)
+    mix = crt.biased_mixture(NORMAL, CONTAMINANT, 0.25)
+    assert mix.mean[0] == pytest.approx(0.75)
+    assert list(crt.log_generations(100, 5)) == [1, 3, 10, 32, 100]
+    with pytest.raises(ValueError, match="convention"):
+        TC.empirical_cdf_error(10, 0.5, 5, convention="x")
+    with pytest.raises(ValueError, match="no real point"):
+        TC.bias_carry(10, 0.01, [0.1])
+    with pytest.raises(ValueError, match="cannot broadcast"):
+        Empirical().broadcast(EmpiricalParams(np.zeros((2, 3))), 3)
