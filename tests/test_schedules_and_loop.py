@@ -3,7 +3,9 @@
 Checks {prf:ref}`def-01-schedules` (batch sizes of every constructor, fixed vs fresh real data),
 {prf:ref}`def-01-loop` (run_loop: validation, Trajectory shapes, reproducibility) and
 {prf:ref}`prop-01-reductions` (alpha = 0 is replace, alpha = 1 is all-real, the accumulate pool,
-the real data each schedule consumes), and `collapselab.diagrams`.
+the real data each schedule consumes), the accumulate-subsample schedule (its reductions and
+:func:`collapselab.theory.subsample.gaussian_moments` against the loop), and
+`collapselab.diagrams`.
 """
 from __future__ import annotations
 
@@ -532,6 +534,12 @@ def test_accumulate_subsample_schedule():
     from collapselab.theory import gaussian as G
     with pytest.raises(ValueError, match="subsample"):
         G.schedule_moments(1.0, 10, 3, S.accumulate_subsample())
+    from collapselab.compare import linear_model_error
+    from collapselab.theory import mixture as TM
+    for closed_form in (lambda s: TM.weight_variance(0.5, 10, 3, s),
+                        lambda s: linear_model_error(s, 10, 3)):
+        with pytest.raises(ValueError, match="subsample"):
+            closed_form(S.accumulate_subsample())
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
@@ -612,3 +620,32 @@ def test_accumulate_subsample_known_variance_closed_form():
         TS.gaussian_moments(1, 3, ddof=1)
     with pytest.raises(ValueError, match="known_variance"):
         TS.gaussian_moments(5, 3, known_variance="no")
+
+
+def test_accumulate_subsample_plateaus_between_accumulate_and_replace():
+    """Kazdan et al.'s observation (their abstract): test loss above accumulate's but levelling
+    off, unlike replace's divergence.  For the Gaussian the closed form shows it exactly."""
+    from collapselab.theory import gaussian as G
+    from collapselab.theory import subsample as TS
+    n = 10
+    v, m = TS.gaussian_moments(n, 1000)
+    va, ma = G.schedule_moments(1.0, n, 1000, S.accumulate())
+    vr, mr = G.schedule_moments(1.0, n, 1000, S.replace())
+    assert ma[-1] < m[-1] < mr[-1] and vr[-1] < v[-1] < va[-1]
+    assert abs(v[1000] - v[500]) < 1e-3 * v[1000] and v[-1] > 0.5
+    # E sigma^2 + E (mu - mu*)^2 = sigma*^2: every point of the pool has second moment sigma*^2
+    np.testing.assert_allclose(v + m, 1.0, rtol=1e-9)
+
+
+@pytest.mark.parametrize("size", [None, 7, 25])
+def test_accumulate_subsample_all_real_is_iid_fits_of_the_subsample_size(size):
+    """Reduction alpha = 1: the pool holds only real points, so a uniform subsample of k_t =
+    min(k, nt) of them is k_t i.i.d. real points: E sigma_t^2 = sigma^2 (ddof 1), E (mu_t - mu)^2 =
+    sigma^2 / k_t."""
+    from collapselab.theory import subsample as TS
+    n, T = 10, 6
+    v, m = TS.gaussian_moments(n, T, size=size, alpha=1.0, ddof=1, sigma2=3.0)
+    k = n if size is None else size
+    kt = np.minimum(k, n * np.arange(1, T + 1))
+    np.testing.assert_allclose(v[1:], 3.0, rtol=1e-12)
+    np.testing.assert_allclose(m[1:], 3.0 / kt, rtol=1e-12)

@@ -391,6 +391,8 @@ def linear_model_error(schedule: Schedule, n: int, generations: int):
     if not schedule.fresh_real:
         raise ValueError("schedule must draw fresh real data (fresh_real=True): a fixed real "
                          "sample correlates the generations and the model does not hold")
+    if getattr(schedule, "subsample", False):
+        raise ValueError(f"schedule {schedule.name} subsamples its pool: these formulas do not hold")
     n = check_int("n", n, minimum=1)
     generations = check_int("generations", generations, minimum=0)
     drift = np.zeros(generations + 1)

@@ -98,7 +98,8 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
     exact : draw sufficient statistics directly (cost independent of n) where the model, source
         and sampler can (their ``exact_stats``).  Point-based schedules (subsample) ignore it.
     seed : int, SeedSequence or Generator.
-    metrics : ``{name: f(params, truth) -> (R,)}`` evaluated at every recorded generation.
+    metrics : ``{name: f(params, truth) -> (R,)}`` evaluated at every recorded generation (at
+        generation 0 ``params`` is the truth itself, the same object as ``truth``).
     record : keep the parameters given by ``model.record`` at every recorded generation.
     record_every : record generations 0, k, 2k, ... and always the last one.
     progress : show a tqdm progress bar over generations.

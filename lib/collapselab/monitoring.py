@@ -714,15 +714,13 @@ def params_at(model, trajectory, index: int):
     Works for models whose ``record`` returns the fields of their parameter class (read from
     ``trajectory.final``): :class:`~collapselab.models.gaussian.Gaussian1D` (mean, var),
     :class:`~collapselab.models.gaussian.GaussianMV` (mean, cov), the known-variance and
-    tempered 1-D Gaussians (a ``tempered`` flag is set False at generation 0, the truth, and
-    True after), the Gaussian mixture (weights, means, vars), and models whose parameters are a
+    tempered 1-D Gaussians, the Gaussian mixture (weights, means, vars), and models whose parameters are a
     plain array recorded as ``probs`` (the categorical model with ``keep="probs"``).  Other
     models (e.g. the KDE, whose record holds summaries only) raise a ValueError."""
     if trajectory.final is None or not trajectory.records:
         raise ValueError("trajectory must be run with record=True")
     G = len(trajectory.generations)
     index = check_int("index", index, minimum=-G, maximum=G - 1)
-    gen = int(trajectory.generations[index])
     rec = {k: v[index] for k, v in trajectory.records.items()}
     final = trajectory.final
     if dataclasses.is_dataclass(final):
@@ -730,8 +728,6 @@ def params_at(model, trajectory, index: int):
         for f in dataclasses.fields(final):
             if f.name in rec:
                 kwargs[f.name] = rec[f.name]
-            elif f.name == "tempered":
-                kwargs[f.name] = gen > 0
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ValueError(f"model {model!r} does not record the parameter field "
                                  f"{f.name!r}; cannot rebuild its parameters from the trajectory")

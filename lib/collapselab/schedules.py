@@ -139,11 +139,13 @@ def accumulate_mix(alpha: float, fresh_real: bool = True) -> Schedule:
 
 def accumulate_subsample(size: int | None = None, alpha: float = 0.0,
                          fresh_real: bool = True) -> Schedule:
-    """Accumulate-subsample (Kazdan et al. 2024): every generation adds a batch of n points (a
-    share alpha real, the rest from the previous model) to a pool that keeps everything, and the
-    next model is fitted to a random subsample of ``size`` points of the pool (default: n),
-    drawn without replacement for each chain.  The training set keeps a constant size while the
-    pool grows.  ``size`` >= the pool reduces to :func:`accumulate_mix` (:func:`accumulate` for
+    """Accumulate-subsample: every generation adds a batch of n points (a share alpha real, the
+    rest from the previous model) to a pool that keeps everything, and the next model is fitted
+    to a fixed-size subset of the pool: here a uniform random subsample of ``size`` points
+    (default: n), drawn without replacement for each chain.  The training set keeps a constant
+    size while the pool grows: the compromise workflow of Kazdan et al. 2024 (what their
+    abstract, versions 2 and 4, says: data accumulate, but each generation trains on a
+    fixed-size subset, a fixed compute budget).  ``size`` >= the pool reduces to :func:`accumulate_mix` (:func:`accumulate` for
     alpha = 0); generation 1 always fits its whole batch.  The loop runs this schedule on points
     (``model.sample``), not on sufficient statistics.  Checked in
     ``tests/test_schedules_and_loop.py`` against :func:`collapselab.theory.subsample.gaussian_moments`."""

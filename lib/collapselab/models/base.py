@@ -13,6 +13,13 @@ leading replicate axis ``R``.  The recursive loop (:func:`collapselab.loop.run_l
 ``sample(params, n, rng)``     n samples per chain, shape ``(R, n, ...)``
 ``broadcast(params, R)``       one parameter set repeated over R chains
 ``record(params)``             a dict of arrays (R, ...) kept for each generation
+
+A model knows nothing of *where* its data come from: the loop's real source and synthetic
+sampler (:mod:`collapselab.sources`) call ``sample``/``sample_stats`` with the parameters they
+choose (the truth, a drifting or biased source, a distorted fitted model).  A model may name its
+default synthetic sampler in an optional attribute ``synthetic`` (for example
+:class:`~collapselab.models.tempered.TemperedGaussian1D`); its own ``sample``/``sample_stats``
+are then still the undistorted ones, used for the truth.
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Curation: filter each generation's synthetic samples with a verifier (chapter 13,
 {prf:ref}`def-13-curation`).
 
-:class:`Curated` wraps any batch model (see :mod:`collapselab.models.base`).  Everything but
-sampling is delegated to the wrapped model; when the loop asks for the statistics of n
-*synthetic* samples (``sample_stats``), the wrapper draws more candidates than it needs, scores
-them with a verifier and keeps n of them:
+:class:`Curated` is a synthetic sampler for any batch model (see
+:mod:`collapselab.models.base`): when the loop asks a fitted model for n *synthetic* samples,
+it draws more candidates than it needs from the model, scores them with a verifier and keeps n
+of them:
 
 ``rule="top"``        keep the n best-scoring of m = ceil(n / keep) candidates (one
                       ``argpartition`` along the sample axis);

@@ -34,6 +34,8 @@ def _schedule(schedule) -> Schedule:
     if not schedule.fresh_real:
         raise ValueError("schedule must draw fresh real data (fresh_real=True): a fixed real "
                          "sample makes the generations dependent in a way these formulas ignore")
+    if getattr(schedule, "subsample", False):
+        raise ValueError(f"schedule {schedule.name} subsamples its pool: these formulas do not hold")
     return schedule
 
 
