@@ -326,7 +326,11 @@ class GaussianKDE:
 
     def bandwidth_for(self, data: np.ndarray) -> np.ndarray:
         """The bandwidth h of each chain for training data shaped (R, m), shape (R,)."""
-        data = check_array("data", data, ndim=2)
+        return self._bandwidth(check_array("data", data, ndim=2))
+
+    def _bandwidth(self, data: np.ndarray) -> np.ndarray:
+        """bandwidth_for without re-validating data (KDEStats are validated when made): a fixed
+        h or a schedule then costs O(R), not O(R m), per fit."""
         R, m = data.shape
         if callable(self.bandwidth):
             h = np.asarray(self.bandwidth(m), dtype=float)
@@ -395,7 +399,7 @@ class GaussianKDE:
         R, m = stats.data.shape
         if m < 2:
             raise ValueError(f"need at least 2 points per chain to fit a KDE, got n = {m}")
-        h = self.bandwidth_for(stats.data)
+        h = self._bandwidth(stats.data)
         return KDEParams(stats.data, np.broadcast_to(h[:, None], (R, m)), None)
 
     # sampling -------------------------------------------------------------------------------
