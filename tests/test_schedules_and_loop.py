@@ -256,30 +256,30 @@ def test_accumulate_gaussian_pool_statistics():
 
 # --- fixed vs fresh real data ------------------------------------------------------------------------
 
-def _counting_real_stats(calls):
-    def real_stats(t, m, rng):
+def _counting_real(calls):
+    def real(t, m, rng):
         calls.append(m)
         return MODEL.sample_stats(MODEL.broadcast(TRUTH, 4), m, rng, exact=True)
-    return real_stats
+    return real
 
 
 def test_fresh_real_data_are_drawn_every_generation_fixed_once():
     fresh, fixed = [], []
     cl.run_loop(MODEL, TRUTH, n=10, generations=6, replicates=4, schedule=S.mix(0.4),
-                exact=True, seed=1, real=_counting_real_stats(fresh))
+                exact=True, seed=1, real=_counting_real(fresh))
     cl.run_loop(MODEL, TRUTH, n=10, generations=6, replicates=4, schedule=S.mix(0.4, fresh_real=False),
-                exact=True, seed=1, real=_counting_real_stats(fixed))
+                exact=True, seed=1, real=_counting_real(fixed))
     assert fresh == [4] * 6
     assert fixed == [4]
     calls = []
     cl.run_loop(MODEL, TRUTH, n=10, generations=7, replicates=4, schedule=S.inject(3),
-                exact=True, seed=1, real=_counting_real_stats(calls))
+                exact=True, seed=1, real=_counting_real(calls))
     assert calls == [10, 10]                       # generations 3 and 6
     # a fixed real set serving two batch sizes is drawn once, nested: 4 points, then 6 more
     nested = []
     cl.run_loop(MODEL, TRUTH, n=10, generations=7, replicates=4,
                 schedule=S.inject(3, alpha=0.4, fresh_real=False), exact=True, seed=1,
-                real=_counting_real_stats(nested))
+                real=_counting_real(nested))
     assert nested == [4, 6]
     assert sum(nested) == max(S.inject(3, alpha=0.4).batch_sizes(t, 10)[0] for t in range(1, 8))
 

@@ -105,7 +105,7 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
     progress : show a tqdm progress bar over generations.
     """
     from .sources import (FixedSample, LoopContext, Truth, bind_real, bind_synthetic,
-                          concat_points)
+                          concat_points, points_size)
 
     n = check_int("n", n, minimum=1, maximum=_MAX_SIZE)
     generations = check_int("generations", generations, minimum=0, maximum=_MAX_SIZE)
@@ -195,7 +195,6 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
         if points_mode:
             batch = concat_points(parts)
             pool = concat_points([pool, batch]) if pool is not None else batch
-            from .sources import points_size
             k = schedule.fit_size(points_size(pool), n)
             params = model.fit(model.stats(_subsample(pool, k, rng)))
         else:

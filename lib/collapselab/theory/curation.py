@@ -136,7 +136,7 @@ def curated_schedule_moments(sigma2: float, n: int, generations: int, schedule, 
     i.i.d., centred at mu_{t-1}, with variance f sigma_{t-1}^2 in expectation, and every quantity
     the fit uses is a quadratic form of the points.  Real points are never curated.  Model 0 is
     the truth, so generation 1's samples are real data and are not curated unless
-    ``curate_first`` (this matches :func:`collapselab.models.curated.curated_loop`).
+    ``curate_first`` (this matches ``run_loop(..., synthetic=Curated(..., curate_model0=...))``).
 
     Returns (expected_variance, expected_mean_sq_error), two arrays of length T + 1."""
     from ..schedules import Schedule
