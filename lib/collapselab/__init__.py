@@ -10,10 +10,12 @@ from .schedules import (Schedule, accumulate, accumulate_mix, accumulate_subsamp
                         mix, replace)
 from .sources import DriftingTruth, FixedSample, OwnSampler, RealSource, Sampler, Truth
 from .sweep import run_sweep
+from . import crt, rates, wasserstein
 
 __version__ = "0.1.0"
 
 __all__ = ["run_loop", "Trajectory", "Categorical", "Gaussian1D", "GaussianMV", "GaussianKDE", "GaussianMixture1D", "LinearRegression", "Schedule", "replace",
            "accumulate", "accumulate_mix", "accumulate_subsample", "mix", "inject", "all_real", "metrics", "models",
            "plotting", "schedules", "sweep", "run_sweep", "theory", "diagrams", "widgets", "monitoring", "datasets", "phase", "compare", "checks",
-           "sources", "RealSource", "Truth", "FixedSample", "DriftingTruth", "Sampler", "OwnSampler"]
+           "sources", "RealSource", "Truth", "FixedSample", "DriftingTruth", "Sampler", "OwnSampler",
+           "crt", "rates", "wasserstein"]

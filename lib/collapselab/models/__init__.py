@@ -7,11 +7,13 @@ from .curated import (Curated, categorical_logprob, gaussian_loglik, rejection_t
                       truth_oracle)
 from .pca_gaussian import PCAGaussian, PCAGaussianParams, PCAStats
 from .sampling_bias import BiasedCategorical, CategoricalBias
-from .kde import GaussianKDE, KDEParams, KDEStats
+from .kde import GaussianKDE, KDEParams, KDEStats, PowerBandwidth
+from .empirical import Empirical, EmpiricalParams, PoolStats
 from .contaminated import KnownVarianceGaussian1D
 from .tempered import Tempered, TemperedGaussian1D
 from .gaussian import Gaussian1D, GaussianMV, GaussStats1D, GaussStatsMV, Normal1DParams, NormalParams
 
 __all__ = ["BatchModel", "Gaussian1D", "GaussianMV", "Normal1DParams", "NormalParams",
            "GaussStats1D", "GaussStatsMV", "LinearRegression", "RegressionParams", "RegressionStats", "TemperedGaussian1D", "Tempered", "KnownVarianceGaussian1D", "GaussianKDE", "KDEParams", "KDEStats", "Categorical", "zipf_probs", "GaussianMixture1D", "MixtureData", "MixtureParams", "Curated", "gaussian_loglik",
-           "truth_oracle", "rejection_toward", "categorical_logprob", "PCAGaussian", "PCAGaussianParams", "PCAStats", "BiasedCategorical", "CategoricalBias"]
+           "truth_oracle", "rejection_toward", "categorical_logprob", "PCAGaussian", "PCAGaussianParams", "PCAStats", "BiasedCategorical", "CategoricalBias",
+           "Empirical", "EmpiricalParams", "PoolStats", "PowerBandwidth"]

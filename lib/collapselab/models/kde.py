@@ -19,11 +19,12 @@ Checked in ``tests/test_kde.py``.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtr
 
+from .. import _pool
 from .._validate import check_array, check_int, check_real
 
 _BLOCK = 1 << 21  # floats per temporary block in pairwise sums
@@ -215,13 +216,48 @@ def sample_mixture(params: KDEParams, n: int, rng, return_index: bool = False):
 # ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class KDEStats:
-    """The 'statistics' of a KDE: the data themselves, shape (R, m)."""
+    """The 'statistics' of a KDE: the data themselves, shape (R, m).  Under the accumulate
+    schedules :meth:`GaussianKDE.combine` appends into spare room of the pool's buffer
+    (amortised O(n) per generation, :mod:`collapselab._pool`)."""
 
     data: np.ndarray
+    _buf: object = field(default=None, repr=False, compare=False)
 
     @property
     def count(self) -> int:
         return self.data.shape[1]
+
+
+class PowerBandwidth:
+    """The bandwidth schedule h_t = h0 t^(-p/2) as a function of the pool size N.
+
+    Under an accumulate schedule generation t's pool holds ``first`` points plus one ``batch``
+    per later generation, N_t = first + (t - 1) batch, so t = 1 + (N - first) / batch.  With
+    ``first = batch`` (the default: the book's generation 1 trains on a full batch) that is
+    t = N / batch; Wang, Niu & Li's code trains its first iteration on m1 real points only,
+    which is ``first = m1``.  Used as ``GaussianKDE(bandwidth=PowerBandwidth(0.5, 0.5, n))``.
+
+    Why h ~ t^(-p/2): smoothing the truth with a Gaussian of width h moves it by O(h^2) in W1
+    (the heat equation, {prf:ref}`prop-07-kde-w1`), so this schedule makes the smoothing bias
+    decay like t^(-p), the rate p of the estimator.
+    """
+
+    def __init__(self, h0: float, p: float, batch: int, first: int | None = None):
+        self.h0 = check_real("h0", h0, minimum=0.0, strict_min=True)
+        self.p = check_real("p", p, minimum=0.0)
+        self.batch = check_int("batch", batch, minimum=1)
+        self.first = self.batch if first is None else check_int("first", first, minimum=1)
+
+    def generation(self, N) -> np.ndarray:
+        """t for a pool of N points (a float; 1 for N <= first)."""
+        N = np.asarray(N, dtype=float)
+        return np.maximum(1.0, 1.0 + (N - self.first) / self.batch)
+
+    def __call__(self, N) -> float:
+        return float(self.h0 * self.generation(N) ** (-self.p / 2.0))
+
+    def __repr__(self):
+        return f"PowerBandwidth(h0={self.h0:g}, p={self.p:g}, batch={self.batch}, first={self.first})"
 
 
 class GaussianKDE:
@@ -238,6 +274,11 @@ class GaussianKDE:
         ``"silverman"``: h = 0.9 min(ŝ, IQR/1.34) m^(-1/5) (Silverman's rule of thumb).
         Under replace the normal rule makes the expected variance grow geometrically
         ({prf:ref}`prop-05-rule`).
+        A callable ``h(N)`` is a *bandwidth schedule*: called with the pool size N of each
+        fit, it returns h > 0 (a number, or one per chain, shape (R,)).  Under the accumulate
+        schedules the pool grows by one batch per generation, so a function of N is a
+        function of t; :class:`PowerBandwidth` is the schedule h0 t^(-p/2) of Wang, Niu & Li's
+        experiments (chapter 7).
     grid : optional 1-D array of points; if given, :meth:`record` also keeps every chain's
         density on it (key ``"density"``, shape (R, len(grid))) — for figures of densities
         across generations.  Costs O(R m len(grid)) per recorded generation: use few chains.
@@ -251,7 +292,9 @@ class GaussianKDE:
     name = "gaussian-kde"
 
     def __init__(self, bandwidth=0.1, grid=None):
-        if isinstance(bandwidth, str):
+        if callable(bandwidth):
+            self.bandwidth = bandwidth
+        elif isinstance(bandwidth, str):
             if bandwidth not in RULES:
                 raise ValueError(f"bandwidth must be a positive number or one of {sorted(RULES)}, "
                                  f"got {bandwidth!r}")
@@ -259,8 +302,8 @@ class GaussianKDE:
         elif isinstance(bandwidth, numbers.Real) and not isinstance(bandwidth, bool):
             self.bandwidth = check_real("bandwidth", bandwidth, minimum=0.0, strict_min=True)
         else:
-            raise ValueError(f"bandwidth must be a positive number or one of {sorted(RULES)}, "
-                             f"got {bandwidth!r}")
+            raise ValueError(f"bandwidth must be a positive number, a callable h(N) or one of "
+                             f"{sorted(RULES)}, got {bandwidth!r}")
         if grid is not None:
             grid = check_array("grid", grid, ndim=1)
             if grid.size < 2:
@@ -270,8 +313,10 @@ class GaussianKDE:
     def __repr__(self):
         return f"GaussianKDE(bandwidth={self.bandwidth!r})"
 
+
     @property
     def rule(self) -> str | None:
+        """The name of a bandwidth rule, or None (fixed number or schedule)."""
         return self.bandwidth if isinstance(self.bandwidth, str) else None
 
     # parameters -----------------------------------------------------------------------------
@@ -281,8 +326,18 @@ class GaussianKDE:
 
     def bandwidth_for(self, data: np.ndarray) -> np.ndarray:
         """The bandwidth h of each chain for training data shaped (R, m), shape (R,)."""
-        data = check_array("data", data, ndim=2)
+        return self._bandwidth(check_array("data", data, ndim=2))
+
+    def _bandwidth(self, data: np.ndarray) -> np.ndarray:
+        """bandwidth_for without re-validating data (KDEStats are validated when made): a fixed
+        h or a schedule then costs O(R), not O(R m), per fit."""
         R, m = data.shape
+        if callable(self.bandwidth):
+            h = np.asarray(self.bandwidth(m), dtype=float)
+            if h.shape not in ((), (R,)) or not np.all(np.isfinite(h)) or np.any(h <= 0):
+                raise ValueError(f"the bandwidth schedule {self.bandwidth!r} must return a positive "
+                                 f"number or {R} positive numbers for a pool of {m}, got {h!r}")
+            return np.broadcast_to(h, (R,)).astype(float)
         if self.rule is None:
             return np.full(R, self.bandwidth)
         if m < 2:
@@ -329,10 +384,13 @@ class GaussianKDE:
 
     def combine(self, a: KDEStats, b: KDEStats) -> KDEStats:
         """The union of two training sets: the data concatenated along the sample axis."""
+        if not isinstance(a, KDEStats) or not isinstance(b, KDEStats):
+            raise ValueError("combine needs two KDEStats")
         if a.data.shape[0] != b.data.shape[0]:
             raise ValueError(f"cannot combine statistics of {a.data.shape[0]} and "
                              f"{b.data.shape[0]} chains")
-        return KDEStats(np.concatenate([a.data, b.data], axis=1))
+        view, buf = _pool.append(a.data, a._buf, b.data)
+        return KDEStats(view, buf)
 
     def fit(self, stats: KDEStats) -> KDEParams:
         """Centres = the m training points, equal weights 1/m, common width h (fixed or by rule)."""
@@ -341,7 +399,7 @@ class GaussianKDE:
         R, m = stats.data.shape
         if m < 2:
             raise ValueError(f"need at least 2 points per chain to fit a KDE, got n = {m}")
-        h = self.bandwidth_for(stats.data)
+        h = self._bandwidth(stats.data)
         return KDEParams(stats.data, np.broadcast_to(h[:, None], (R, m)), None)
 
     # sampling -------------------------------------------------------------------------------
