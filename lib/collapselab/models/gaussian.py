@@ -71,6 +71,7 @@ class Gaussian1D:
         if replicates is None:
             replicates = max(mean.size if mean.ndim else 1, var.size if var.ndim else 1)
         replicates = check_int("replicates", replicates, minimum=1)
+        check_size(f"replicates={replicates}", 2.0 * replicates)
         try:
             np.broadcast_shapes(mean.shape, var.shape, (replicates,))
         except ValueError:
@@ -204,6 +205,7 @@ class GaussianMV:
             replicates = max(mean.shape[0] if mean.ndim == 2 else 1, cov.shape[0] if cov.ndim == 3 else 1)
         replicates = check_int("replicates", replicates, minimum=1)
         d = mean.shape[-1]
+        check_size(f"replicates={replicates} chains of dimension {d}", replicates * (d + d * d))
         if cov.shape[-2:] != (d, d):
             raise ValueError(f"cov must have shape ({d}, {d}) to match mean, got {cov.shape}")
         if not np.allclose(cov, np.swapaxes(cov, -1, -2)):
