@@ -328,6 +328,26 @@ def check_regression(name: str, params, dim: int | None = None, replicates: int 
     return params
 
 
+def check_regression_stats(name: str, stats, dim: int | None = None, replicates: int | None = None):
+    """RegressionStats: count >= 1, finite PSD xtx (R, d, d), finite xty (R, d), yty >= 0 (R,)."""
+    from .models.regression import RegressionStats
+    if not isinstance(stats, RegressionStats):
+        raise ValueError(f"{name} must be RegressionStats, got {type(stats).__name__}")
+    check_int(f"{name}.count", stats.count, minimum=1)
+    xtx = check_array(f"{name}.xtx", stats.xtx, ndim=3)
+    xty = check_array(f"{name}.xty", stats.xty, ndim=2)
+    yty = check_array(f"{name}.yty", stats.yty, ndim=1)
+    R, d = xty.shape
+    if xtx.shape != (R, d, d) or yty.shape != (R,):
+        raise ValueError(f"{name} fields have inconsistent shapes: xtx {xtx.shape}, xty {xty.shape}, "
+                         f"yty {yty.shape}")
+    if dim is not None and d != dim:
+        raise ValueError(f"{name} has dimension {d} but {dim} is expected")
+    _replicates(name, R, replicates)
+    check_psd(f"{name}.xtx", xtx)
+    return stats
+
+
 def check_pca(name: str, params, classes: int | None = None, components: int | None = None,
               replicates: int | None = None):
     """PCAGaussianParams: weights (R, K) on the simplex, finite means (R, K, d), directions
