@@ -204,10 +204,11 @@ class LinearRegression:
 
     def combine(self, a: RegressionStats, b: RegressionStats) -> RegressionStats:
         """Statistics of the union of two training sets: every field adds."""
-        check_regression_stats("a", a, dim=self.dim)
-        check_regression_stats("b", b, dim=self.dim)
+        check_regression_stats("a", a)
+        check_regression_stats("b", b)
         if a.xtx.shape != b.xtx.shape:
             raise ValueError(f"cannot combine statistics of shapes {a.xtx.shape} and {b.xtx.shape}")
+        check_regression_stats("a", a, dim=self.dim)
         return RegressionStats(a.count + b.count, a.xtx + b.xtx, a.xty + b.xty, a.yty + b.yty)
 
     def fit(self, stats: RegressionStats) -> RegressionParams:
