@@ -376,6 +376,28 @@ def check_pca(name: str, params, classes: int | None = None, components: int | N
     return params
 
 
+def check_pca_stats(name: str, stats, classes: int | None = None, replicates: int | None = None):
+    """PCAStats: non-negative integer counts (R, K), finite means (R, K, d), PSD scatters."""
+    from .models.pca_gaussian import PCAStats
+    if not isinstance(stats, PCAStats):
+        raise ValueError(f"{name} must be PCAStats, got {type(stats).__name__}")
+    counts = check_array(f"{name}.counts", stats.counts, ndim=2, nonnegative=True)
+    if np.any(counts != np.round(counts)):
+        raise ValueError(f"{name}.counts must be integers")
+    means = check_array(f"{name}.means", stats.means, ndim=3)
+    scat = check_array(f"{name}.scatters", stats.scatters, ndim=4)
+    R, K = counts.shape
+    d = means.shape[-1]
+    if means.shape != (R, K, d) or scat.shape != (R, K, d, d) or d < 1:
+        raise ValueError(f"{name} fields have inconsistent shapes: counts {counts.shape}, means "
+                         f"{means.shape}, scatters {scat.shape}")
+    if classes is not None and K != classes:
+        raise ValueError(f"{name} has {K} classes but {classes} are expected")
+    _replicates(name, R, replicates)
+    check_psd(f"{name}.scatters", scat)
+    return stats
+
+
 # ---------------------------------------------------------------------------------------------
 # size guards
 
