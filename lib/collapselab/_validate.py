@@ -20,10 +20,14 @@ The rules (issue 12), applied by every module through the helpers below:
 * **Size guards** (:func:`check_size`, :func:`check_work`): before allocating or looping, an
   estimate of the memory (array entries) and work (elementary operations) a call needs is
   compared with a limit; the error names the limit and the keyword that raises it
-  (``max_elements=`` / ``max_work=``, or the caller's own keyword).
+  (``max_elements=`` / ``max_work=`` of :func:`limits`, a context manager exported as
+  ``collapselab.limits``, or the caller's own keyword where it has one).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
 import numbers
 
@@ -376,6 +380,26 @@ def check_pca(name: str, params, classes: int | None = None, components: int | N
     return params
 
 
+def check_kde(name: str, params, replicates: int | None = None):
+    """KDEParams: finite centres (R, m), positive finite widths (R, m), weights None (equal) or
+    (R, m) on the simplex; m >= 1."""
+    from .models.kde import KDEParams
+    if not isinstance(params, KDEParams):
+        raise ValueError(f"{name} must be KDEParams, got {type(params).__name__}")
+    c = check_array(f"{name}.centres", params.centres, ndim=2)
+    w = check_array(f"{name}.widths", params.widths, ndim=2, positive=True)
+    if c.shape != w.shape or c.shape[1] < 1:
+        raise ValueError(f"{name}.centres {c.shape} and {name}.widths {w.shape} must have one shape (R, m), m >= 1")
+    if params.weights is not None:
+        wt = check_array(f"{name}.weights", params.weights, ndim=2, nonnegative=True)
+        if wt.shape != c.shape:
+            raise ValueError(f"{name}.weights must have shape {c.shape}, got {wt.shape}")
+        if np.any(np.abs(wt.sum(axis=1) - 1.0) > simplex_tolerance(params.weights.dtype, c.shape[1])):
+            raise ValueError(f"{name}.weights must sum to 1 in every chain")
+    _replicates(name, c.shape[0], replicates)
+    return params
+
+
 def check_pca_stats(name: str, stats, classes: int | None = None, replicates: int | None = None):
     """PCAStats: non-negative integer counts (R, K), finite means (R, K, d), PSD scatters."""
     from .models.pca_gaussian import PCAStats
@@ -399,29 +423,141 @@ def check_pca_stats(name: str, stats, classes: int | None = None, replicates: in
 
 
 # ---------------------------------------------------------------------------------------------
+# results
+
+def _nonfinite(out, depth: int = 0) -> bool:
+    if depth > 2:
+        return False
+    if isinstance(out, (float, np.floating, np.ndarray)) and not isinstance(out, bool):
+        arr = np.asarray(out)
+        return arr.dtype.kind in "fc" and arr.size > 0 and not bool(np.all(np.isfinite(arr)))
+    if isinstance(out, (tuple, list)):
+        return any(_nonfinite(v, depth + 1) for v in out)
+    if isinstance(out, dict):
+        return any(_nonfinite(v, depth + 1) for v in out.values())
+    return False
+
+
+def finite_result(*names: str):
+    """Decorator for closed forms that are finite for every valid input: a result that
+    overflows (inf or NaN from float64 arithmetic, or Python's OverflowError/ZeroDivisionError)
+    becomes a ValueError naming the arguments whose size caused it, instead of a silent inf."""
+    def deco(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    out = func(*args, **kwargs)
+            except (OverflowError, ZeroDivisionError) as exc:
+                raise ValueError(f"{func.__name__} overflows float64 ({exc}): "
+                                 f"{', '.join(names)} too large or too extreme") from None
+            if _nonfinite(out):
+                raise ValueError(f"{func.__name__} overflows float64 (a non-finite result): "
+                                 f"{', '.join(names)} too large or too extreme")
+            return out
+        return wrapper
+    return deco
+
+
+# ---------------------------------------------------------------------------------------------
 # size guards
+
+_LIMITS = contextvars.ContextVar("collapselab_limits", default=None)
+
+
+def current_limits() -> dict:
+    """The limits in force: ``{"max_elements": ..., "max_work": ...}``."""
+    return dict(_LIMITS.get() or {"max_elements": MAX_ELEMENTS, "max_work": MAX_WORK})
+
+
+@contextlib.contextmanager
+def limits(max_elements: float | None = None, max_work: float | None = None):
+    """Raise (or lower) the size guards inside a ``with`` block, for every function::
+
+        with collapselab.limits(max_elements=1e9, max_work=1e12):
+            run_loop(..., n=10**8, ...)
+
+    ``max_elements`` bounds the array entries one call may allocate (default 2**27, 1 GiB of
+    float64); ``max_work`` the elementary operations one call may perform (default 1e10)."""
+    new = current_limits()
+    if max_elements is not None:
+        new["max_elements"] = check_real("max_elements", max_elements, minimum=1.0)
+    if max_work is not None:
+        new["max_work"] = check_real("max_work", max_work, minimum=1.0)
+    token = _LIMITS.set(new)
+    try:
+        yield new
+    finally:
+        _LIMITS.reset(token)
+
 
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _how(kind: str, keyword: str | None) -> str:
+    if keyword:
+        return f"pass a larger {keyword}= to allow it"
+    return f"raise it with `with collapselab.limits({kind}=...):`"
+
+
 def check_size(what: str, elements, max_elements: int | float | None = None,
-               keyword: str = "max_elements") -> None:
+               keyword: str | None = None) -> None:
     """Refuse, before allocating, a call that needs more than ``max_elements`` array entries
-    (default :data:`MAX_ELEMENTS`).  ``what`` names the arguments that set the size."""
-    limit = MAX_ELEMENTS if max_elements is None else check_real(keyword, max_elements, minimum=1.0)
+    (default: the limit in force, see :func:`limits`).  ``what`` names the arguments that set
+    the size; ``keyword`` the caller's own argument that raises the limit, if it has one."""
+    limit = current_limits()["max_elements"] if max_elements is None else \
+        check_real(keyword or "max_elements", max_elements, minimum=1.0)
     elements = float(elements)
     if not math.isfinite(elements) or elements > limit:
         raise ValueError(f"{what} would need about {_fmt(elements)} array entries "
-                         f"(~{_fmt(elements * 8 / 2**30)} GiB), above the limit {keyword}={_fmt(limit)}; "
-                         f"pass a larger {keyword}= to allow it")
+                         f"(~{_fmt(elements * 8 / 2**30)} GiB), above the limit max_elements={_fmt(limit)}; "
+                         f"{_how('max_elements', keyword)}")
 
 
-def check_work(what: str, work, max_work: int | float | None = None, keyword: str = "max_work") -> None:
+def check_work(what: str, work, max_work: int | float | None = None, keyword: str | None = None) -> None:
     """Refuse, before starting, a call estimated at more than ``max_work`` elementary operations
-    (default :data:`MAX_WORK`, about ten seconds)."""
-    limit = MAX_WORK if max_work is None else check_real(keyword, max_work, minimum=1.0)
+    (default: the limit in force, about ten seconds; see :func:`limits`)."""
+    limit = current_limits()["max_work"] if max_work is None else \
+        check_real(keyword or "max_work", max_work, minimum=1.0)
     work = float(work)
     if not math.isfinite(work) or work > limit:
         raise ValueError(f"{what} would take about {_fmt(work)} operations, above the limit "
-                         f"{keyword}={_fmt(limit)}; pass a larger {keyword}= to allow it")
+                         f"max_work={_fmt(limit)}; {_how('max_work', keyword)}")
+
+
+def check_count(name: str, value, minimum: int | None = 0, maximum: int | None = None,
+                per_item: float = 1.0, work_per_item: float = PY_STEP) -> int:
+    """An integer that sets a size (generations, a horizon, a number of terms): as
+    :func:`check_int`, then refused if ``value * per_item`` array entries or
+    ``value * work_per_item`` operations exceed the limits in force."""
+    value = check_int(name, value, minimum, maximum)
+    check_size(f"{name}={value}", value * per_item)
+    check_work(f"{name}={value}", value * work_per_item)
+    return value
+
+
+def check_steps(name: str, t, per_item: float = 1.0, work_per_item: float = PY_STEP):
+    """A non-negative integer or integer array of generations t whose largest entry sets a
+    size: the array (integer dtype; integral floats accepted), checked as :func:`check_count`."""
+    if isinstance(t, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a non-negative integer or an array of them, got {t!r}")
+    if isinstance(t, (numbers.Real, np.ndarray)) or isinstance(t, (list, tuple)):
+        try:
+            arr = np.asarray(t)
+        except (TypeError, ValueError):
+            arr = None
+    else:
+        arr = None
+    if arr is None or arr.dtype.kind not in "iuf" or arr.dtype == np.bool_:
+        raise ValueError(f"{name} must be a non-negative integer or an array of them, got {_describe(t)}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{name} must be a non-negative integer or an array of them, got {_describe(t)}")
+        arr = arr.astype(np.int64)
+    if arr.size and np.any(arr < 0):
+        raise ValueError(f"{name} must be a non-negative integer or an array of them, got {_describe(t)}")
+    top = int(arr.max()) if arr.size else 0
+    check_size(f"{name}={top}", top * per_item)
+    check_work(f"{name}={top}", top * work_per_item)
+    return arr

@@ -24,7 +24,7 @@ import numpy as np
 from scipy import integrate, stats
 from scipy.special import erf, ndtri
 
-from .._validate import check_int, check_real
+from .._validate import check_array, check_bool, check_count, check_int, check_real, finite_result
 from . import gaussian
 
 _SQRT2 = math.sqrt(2.0)
@@ -139,10 +139,11 @@ def curated_schedule_moments(sigma2: float, n: int, generations: int, schedule, 
     ``curate_first`` (this matches :func:`collapselab.models.curated.curated_loop`).
 
     Returns (expected_variance, expected_mean_sq_error), two arrays of length T + 1."""
+    curate_first = check_bool("curate_first", curate_first)
     from ..schedules import Schedule
 
     sigma2, n, ddof = _checks(sigma2, n, ddof)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     _check_keep(keep)
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
@@ -168,6 +169,7 @@ def curated_expected_variance(sigma2: float, n: int, t, *, keep: float, rule: st
     """E[sigma_t^2] = sigma^2 c^t f^(t-1) under replace with curation by the model's own
     likelihood (f^t if ``curate_first``), c = (n-1)/(n-ddof), f = :func:`curation_factor`
     ({prf:ref}`thm-13-typicality`)."""
+    curate_first = check_bool("curate_first", curate_first)
     sigma2, n, ddof = _checks(sigma2, n, ddof)
     t = np.asarray(t)
     if not np.issubdtype(t.dtype, np.integer) or np.any(t < 0):
@@ -227,8 +229,10 @@ def gaussian_log_ratio_bound(target_mean, target_var, model_mean, model_var):
 
     Finite iff model_var > target_var (then log(s_q/s_p) + (m_p - m_q)^2 / (2 (s_q^2 - s_p^2)))
     or the two are equal (0); +inf otherwise ({prf:ref}`thm-13-rejection`).  Broadcasts."""
-    mp, vp, mq, vq = (np.asarray(a, dtype=float) for a in (target_mean, target_var, model_mean,
-                                                           model_var))
+    mp, vp, mq, vq = (check_array(name, a) for name, a in (("target_mean", target_mean),
+                                                          ("target_var", target_var),
+                                                          ("model_mean", model_mean),
+                                                          ("model_var", model_var)))
     for name, a in (("target_mean", mp), ("target_var", vp), ("model_mean", mq),
                     ("model_var", vq)):
         if a.size and not np.all(np.isfinite(a)):
@@ -243,6 +247,7 @@ def gaussian_log_ratio_bound(target_mean, target_var, model_mean, model_var):
     return float(out) if out.ndim == 0 else out
 
 
+@finite_result('target_mean', 'model_mean', 'M')
 def rejection_kept_moments(target_mean: float, target_var: float, model_mean: float,
                            model_var: float, M: float) -> dict:
     """Acceptance rate, mean and variance of the points kept by rejection sampling from
