@@ -125,6 +125,18 @@ def check_callable(name: str, value):
     return value
 
 
+_MODEL_METHODS = ("stats", "sample_stats", "combine", "fit", "sample", "broadcast", "record")
+
+
+def check_model(name: str, model):
+    """A batch model: an object with the methods of :class:`collapselab.models.base.BatchModel`."""
+    missing = [m for m in _MODEL_METHODS if not callable(getattr(model, m, None))]
+    if missing:
+        raise ValueError(f"{name} must be a batch model (with {', '.join(_MODEL_METHODS)}); "
+                         f"{type(model).__name__} lacks {', '.join(missing)}")
+    return model
+
+
 def as_rng(seed=None, name: str = "seed") -> np.random.Generator:
     """A Generator from None, a non-negative integer (integral floats accepted, booleans never),
     a SeedSequence, or a Generator (passed through unchanged)."""
@@ -133,10 +145,10 @@ def as_rng(seed=None, name: str = "seed") -> np.random.Generator:
     if seed is None or isinstance(seed, np.random.SeedSequence):
         return np.random.default_rng(seed)
     if isinstance(seed, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an int, a SeedSequence or a numpy Generator, got the "
+        raise ValueError(f"{name} must be a seed (an int, a SeedSequence or a numpy Generator), got the "
                          f"boolean {seed!r}")
     if not isinstance(seed, numbers.Real):
-        raise ValueError(f"{name} must be an int, a SeedSequence or a numpy Generator, "
+        raise ValueError(f"{name} must be a seed (an int, a SeedSequence or a numpy Generator), "
                          f"got {_describe(seed)}")
     return np.random.default_rng(check_int(name, seed, minimum=0))
 

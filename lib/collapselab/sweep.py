@@ -47,6 +47,8 @@ class SweepResult:
 
 def grid_points(axes: Mapping[str, Sequence]) -> list[dict]:
     """The Cartesian product of ``axes`` as a list of dicts, last axis fastest."""
+    if not isinstance(axes, Mapping):
+        raise ValueError(f"axes must be a mapping {{name: values}}, got {type(axes).__name__}")
     if not axes:
         raise ValueError("axes must name at least one parameter")
     for name, vals in axes.items():
