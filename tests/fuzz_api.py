@@ -90,6 +90,10 @@ _LAZY = {
     "curated": lambda: __import__("collapselab").models.Curated(
         __import__("collapselab").Gaussian1D(), __import__("collapselab").models.gaussian_loglik()),
     "score": lambda: __import__("collapselab").models.gaussian_loglik(),
+    "normal": lambda: __import__("collapselab").Gaussian1D().params(0.0, 1.0, replicates=2),
+    "pca_trajectory": lambda: __import__("collapselab").run_loop(
+        __import__("collapselab").models.PCAGaussian(1), _default_params(__import__("collapselab").models.PCAGaussian(1), R=1),
+        n=10, generations=2, replicates=2, seed=0),
     "trajectory": lambda: __import__("collapselab").run_loop(
         __import__("collapselab").Gaussian1D(), __import__("collapselab").Gaussian1D().params(0, 1),
         n=10, generations=3, replicates=3, seed=0),
@@ -112,12 +116,17 @@ _BY_CALLABLE = {
     "collapselab.models.kde.cdf": {"x": [0.0, 1.0]},
     "collapselab.models.kde.pdf": {"x": [0.0, 1.0]},
     "collapselab.models.pca_gaussian.PCAGaussian.fit_data": {"data": [[0.0, 1.0, 0.5], [1.0, 0.0, 0.2], [0.3, 0.3, 0.1], [0.9, 0.1, 0.4]]},
-    "collapselab.monitoring.alarm_statistic": {"divergences": [_D, _D]},
-    "collapselab.monitoring.calibrate_threshold": {"stable_divergences": [_D] * 20},
+    "collapselab.monitoring.alarm_statistic": {"divergences": np.array([_D, _D]).T},
+    "collapselab.monitoring.calibrate_threshold": {"stable_divergences": np.array([_D] * 20).T},
     "collapselab.monitoring.contraction_estimate": {"d": _D},
-    "collapselab.monitoring.kappa_warning": {"divergences": [_D, _D]},
-    "collapselab.monitoring.early_warning": {"divergences": [_D, _D]},
-    "collapselab.monitoring.rare_category_coverage": {"generated": _LABELS, "real": _LABELS},
+    "collapselab.monitoring.kappa_warning": {"divergences": np.array([_D, _D]).T},
+    "collapselab.monitoring.early_warning": {"divergences": np.array([_D, _D]).T},
+    "collapselab.monitoring.rare_category_coverage": {"generated": _LABELS, "real": _LABELS, "threshold": 0.3},
+    "collapselab.theory.monitoring.mmd2_gaussians": {"p": "normal", "q": "normal"},
+    "collapselab.models.pca_gaussian.recorded_params": {"trajectory": "pca_trajectory"},
+    "collapselab.models.pca_gaussian.PCAGaussian.params": {
+        "weights": [1.0], "means": [[0.0, 0.0, 0.0]], "directions": [[[1.0], [0.0], [0.0]]],
+        "variances": [[2.0]], "noise_var": [0.5]},
     "collapselab.plotting.fan_chart": {"values": [[0.1, 0.2], [0.2, 0.3], [0.3, 0.2]], "x": [0, 1, 2]},
     "collapselab.plotting.sample_paths": {"values": [[0.1, 0.2], [0.2, 0.3], [0.3, 0.2]], "x": [0, 1, 2]},
     "collapselab.theory.contamination.memory_kernel": {"s": 1, "t": 3},
@@ -600,6 +609,7 @@ def run_case(target: Target, instances, name, kind, label):
 
 def _worker(conn, todo):
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    sys.stderr = open(os.devnull, "w")   # progress bars of fuzzed calls
     os.environ.setdefault("MPLBACKEND", "Agg")
     instances = _instances()
     tmap = {t.qualname: t for t in targets()}
@@ -656,6 +666,27 @@ def run_all(todo, time_limit=TIME_LIMIT):
     return results
 
 
+def run_parallel(todo, workers: int = 2, time_limit=TIME_LIMIT):
+    """:func:`run_all` on ``workers`` interleaved slices at once (one forked worker each)."""
+    import threading
+    workers = max(1, min(workers, len(todo)))
+    parts = [todo[i::workers] for i in range(workers)]
+    out = [None] * workers
+
+    def go(i):
+        out[i] = run_all(parts[i], time_limit)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(workers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    merged = [None] * len(todo)
+    for i in range(workers):
+        merged[i::workers] = out[i]
+    return merged
+
+
 def plan():
     """Every case: (qualname, argument, kind, bad label); and the targets without a baseline."""
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -685,7 +716,7 @@ if __name__ == "__main__":
     prefixes = [a for a in sys.argv[1:] if not a.startswith("-")]
     if prefixes:
         todo = [c for c in todo if any(c[0].startswith(p) for p in prefixes)]
-    res = run_all(todo)
+    res = run_parallel(todo)
     counts = Counter(o for _, o, _ in res)
     print(f"{len({c[0] for c in todo})} callables, {len(todo)} cases, {time.time() - t0:.1f} s")
     print("outcomes:", dict(counts.most_common()))

@@ -488,8 +488,8 @@ def rare_category_coverage(generated, real, num_categories: int, threshold: floa
     """
     K = check_int("num_categories", num_categories, minimum=1)
     threshold = check_fraction("threshold", threshold)
-    g = category_counts(generated, K)
-    r = category_counts(real, K)
+    g = category_counts(_labels("generated", generated, K), K)
+    r = category_counts(_labels("real", real, K), K)
     if r.shape[0] not in (1, g.shape[0]):
         raise ValueError(f"real holds {r.shape[0]} chains but generated holds {g.shape[0]}")
     freq = r / r.sum(axis=1, keepdims=True)
@@ -594,8 +594,8 @@ def contraction_estimate(d, window: int | None = 10, min_points: int = 3) -> Con
 # ---------------------------------------------------------------------------------------------
 
 
-def _divergences(divergences) -> np.ndarray:
-    d = check_array("divergences", divergences, ndim=(1, 2))
+def _divergences(divergences, name: str = "divergences") -> np.ndarray:
+    d = check_array(name, divergences, ndim=(1, 2), nonempty=True)
     return d[:, None] if d.ndim == 1 else d
 
 
@@ -665,7 +665,7 @@ def calibrate_threshold(stable_divergences, false_alarm: float = 0.05, consecuti
     statistics the false-alarm probability is then between false_alarm - 1/(R+1) and
     false_alarm."""
     a = check_real("false_alarm", false_alarm, minimum=0.0, maximum=1.0, strict_min=True)
-    S = alarm_statistic(stable_divergences, consecutive, start)
+    S = alarm_statistic(_divergences(stable_divergences, "stable_divergences"), consecutive, start)
     R = S.shape[0]
     k = math.ceil((1 - a) * (R + 1) - 1e-12)
     if k > R:
@@ -684,7 +684,10 @@ def kappa_warning(divergences, window: int = 10, z: float = 2.0, consecutive: in
     z = check_real("z", z, minimum=0.0)
     m = check_int("consecutive", consecutive, minimum=1)
     start = check_int("start", start, minimum=0)
-    est = contraction_estimate(_divergences(divergences), window=window)
+    d = _divergences(divergences)
+    if d.shape[0] < 2:
+        raise ValueError(f"divergences must hold at least two generations, got {d.shape[0]}")
+    est = contraction_estimate(d, window=window)
     with np.errstate(invalid="ignore"):
         exceed = (est.kappa - z * est.se) > 1.0   # NaN compares False: no alarm before w
     exceed[:start] = False

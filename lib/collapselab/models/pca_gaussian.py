@@ -229,7 +229,7 @@ class PCAGaussian:
         w = check_array("weights", weights, ndim=(1, 2), nonnegative=True)
         one = w.ndim == 1
         extra = 0 if one else 1
-        mu = check_array("means", means, ndim=2 + extra)
+        mu = check_array(f"means (with weights of shape {w.shape})", means, ndim=2 + extra)
         U = check_array("directions", directions, ndim=3 + extra)
         lam = check_array("variances", variances, ndim=2 + extra, nonnegative=True)
         s2 = check_array("noise_var", noise_var, ndim=1 + extra, nonnegative=True)
@@ -258,6 +258,8 @@ class PCAGaussian:
         p = PCAGaussianParams(w.astype(float), mu.astype(float), U.astype(float),
                               lam.astype(float), s2.astype(float))
         if R == 1:
+            check_size(f"replicates={replicates} chains of {K} classes in dimension {d}",
+                       float(replicates) * K * (d * (k + 1) + k + 2))
             return self.broadcast(p, replicates)
         if replicates not in (1, R):
             raise ValueError(f"parameters hold {R} chains but replicates={replicates}")
@@ -580,6 +582,9 @@ def w2_moments(params: PCAGaussianParams, truth: PCAGaussianParams) -> np.ndarra
 def recorded_params(trajectory, index: int) -> PCAGaussianParams:
     """The parameters of recorded generation ``trajectory.generations[index]`` of a
     :func:`collapselab.run_loop` run of :class:`PCAGaussian` (which records every field)."""
+    from ..loop import Trajectory
+    if not isinstance(trajectory, Trajectory):
+        raise ValueError(f"trajectory must be a Trajectory (from run_loop), got {type(trajectory).__name__}")
     keys = ("weights", "means", "directions", "variances", "noise_var")
     missing = [k for k in keys if k not in trajectory.records]
     if missing:

@@ -55,6 +55,8 @@ def mmd2_gaussians(p, q, bandwidth):
     expectation is :func:`gaussian_kernel_mean`.  ``p``, ``q``: two
     :class:`~collapselab.models.gaussian.Normal1DParams` or two
     :class:`~collapselab.models.gaussian.NormalParams`.  Returns an array of shape (R,)."""
+    from ..metrics import _pair
+    _pair(p, q, "mmd2_gaussians")
     if isinstance(p, Normal1DParams) and isinstance(q, Normal1DParams):
         vp, vq = np.asarray(p.var, float), np.asarray(q.var, float)
         zero = np.zeros(np.broadcast_shapes(vp.shape, vq.shape))
