@@ -8,9 +8,10 @@ from .loop import Trajectory, run_loop
 from .models import Categorical, Gaussian1D, GaussianKDE, GaussianMixture1D, GaussianMV, LinearRegression
 from .schedules import Schedule, accumulate, accumulate_mix, all_real, inject, mix, replace
 from .sweep import run_sweep
+from ._validate import limits
 
 __version__ = "0.1.0"
 
 __all__ = ["run_loop", "Trajectory", "Categorical", "Gaussian1D", "GaussianMV", "GaussianKDE", "GaussianMixture1D", "LinearRegression", "Schedule", "replace",
            "accumulate", "accumulate_mix", "mix", "inject", "all_real", "metrics", "models",
-           "plotting", "schedules", "sweep", "run_sweep", "theory", "diagrams", "widgets", "monitoring", "datasets", "phase", "compare", "checks"]
+           "plotting", "schedules", "sweep", "run_sweep", "theory", "diagrams", "widgets", "monitoring", "datasets", "phase", "compare", "checks", "limits"]
