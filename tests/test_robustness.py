@@ -212,6 +212,23 @@ def test_tempered_sampler_seed():
         pytest.xfail("tempered.py (helper C1) still assumes a Generator: see the fuzz test's list")
 
 
+def test_widgets_plot_loop_checks():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from collapselab.widgets import plot_loop
+    g, truth = _g()
+    fig, ax = plt.subplots()
+    try:
+        for kwargs, name in (({"show_mean": "no"}, "show_mean"), ({"generations": 10**12}, "generations"),
+                             ({"truth": Normal1DParams(np.array([np.nan]), np.array([1.0]))}, "truth")):
+            args = dict(ax=ax, model=g, truth=truth, quantity="var", n=5, generations=3, replicates=5)
+            args.update(kwargs)
+            assert name in fast(plot_loop, **args, limit=5.0)
+    finally:
+        plt.close(fig)
+
+
 # --- run_sweep ---------------------------------------------------------------------------------
 
 def flaky_point(a, seed):
@@ -283,3 +300,61 @@ def test_run_sweep_validates_its_arguments():
             run_sweep(flaky_point, AX, **kwargs)
     with pytest.raises(ValueError, match="func"):
         run_sweep(3, AX, executor="serial", progress=False)
+
+
+# --- examples whose code belongs to modules being rewritten (loop.py, schedules.py, the
+# tempered, curated and KDE models: helpers C1/C2).  Each runs in a forked process with a time
+# limit, so a hang cannot stall the suite; the coordinator removes the xfail marks after the
+# merge (they are listed with EXPECTED_FAILURES_AFTER_MERGE in tests/test_fuzz_api.py).
+
+def _bounded(fn, timeout=2.0):
+    """('raised', message) for a ValueError/TypeError, ('other', repr) for another exception,
+    ('returned', None) or ('timeout', None), from fn() run in a forked process."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+
+    def run():
+        try:
+            fn()
+            child.send(("returned", None))
+        except (ValueError, TypeError) as exc:
+            child.send(("raised", str(exc)))
+        except BaseException as exc:  # noqa: BLE001
+            child.send(("other", repr(exc)[:300]))
+
+    proc = ctx.Process(target=run, daemon=True)
+    proc.start()
+    out = parent.recv() if parent.poll(timeout) else ("timeout", None)
+    proc.kill()
+    proc.join()
+    return out
+
+
+def _g():
+    g = cl.Gaussian1D()
+    return g, g.params(0, 1)
+
+
+WAITING_FOR_REWRITE = pytest.mark.xfail(reason="module being rewritten by helper C1/C2; "
+                                        "remove after the merge", strict=False)
+
+
+@WAITING_FOR_REWRITE
+@pytest.mark.parametrize("call, name", [
+    (lambda: cl.run_loop(*_g(), n=5, generations=10**12), "generations"),
+    (lambda: cl.models.curated_loop(cl.models.Curated(cl.Gaussian1D(), cl.models.gaussian_loglik()),
+                                    _g()[1], n=5, generations=10**12), "generations"),
+    (lambda: TemperedGaussian1D and cl.models.tempered.stability_point(0.5, 0.9, generations=10**12), "generations"),
+    (lambda: cl.models.kde.founder_counts(cl.GaussianKDE(), cl.models.kde.gaussian_mixture([[0.0, 1.0]], [0.5]),
+                                          10, 10**12, 2, 0), "generations"),
+    (lambda: cl.replace().real_data_used(10**12, 10), "generations"),
+    (lambda: cl.run_loop(*_g(), n=10**12, generations=1, replicates=2), "n"),
+    (lambda: cl.run_loop(*_g(), n=5, generations=3, metrics={"m": 3}), "metrics"),
+    (lambda: cl.run_loop(*_g(), n=5, generations=3, record="no"), "record"),
+], ids=["run_loop-generations", "curated_loop-generations", "stability_point-generations",
+        "founder_counts-generations", "real_data_used-generations", "run_loop-n", "run_loop-metrics",
+        "run_loop-record"])
+def test_examples_in_modules_being_rewritten(call, name):
+    outcome, message = _bounded(call)
+    assert outcome == "raised" and name in message, (outcome, message)
