@@ -617,6 +617,10 @@ def _worker(conn, todo):
     instances = _instances()
     tmap = {t.qualname: t for t in targets()}
     for i, (qual, name, kind, label) in enumerate(todo):
+        try:
+            check_baseline(tmap[qual], instances)   # not timed: only the mutated call is
+        except Exception:  # noqa: BLE001
+            pass
         conn.send(("start", i))
         try:
             outcome, detail = run_case(tmap[qual], instances, name, kind, label)
@@ -638,13 +642,14 @@ def run_all(todo, time_limit=TIME_LIMIT):
         proc = ctx.Process(target=_worker, args=(child, todo[start:]), daemon=True)
         proc.start()
         child.close()
-        current = None
+        current, done = None, 0
         while True:
+            # a mutated call gets time_limit; the untimed baseline checks get 60 s
             if not parent.poll(time_limit if current is not None else 60):
                 # the current call is stuck in C code or Python: kill and restart after it
                 proc.kill()
                 proc.join()
-                i = start + (current if current is not None else 0)
+                i = start + (current if current is not None else done)
                 results[i] = (todo[i], "hang", f"no answer within {time_limit:g} s")
                 start = i + 1
                 break
@@ -652,7 +657,7 @@ def run_all(todo, time_limit=TIME_LIMIT):
                 msg = parent.recv()
             except EOFError:
                 proc.join()
-                i = start + (current if current is not None else 0)
+                i = start + (current if current is not None else done)
                 results[i] = (todo[i], "memory", f"worker died (exit code {proc.exitcode})")
                 start = i + 1
                 break
@@ -660,7 +665,7 @@ def run_all(todo, time_limit=TIME_LIMIT):
                 current = msg[1]
             elif msg[0] == "done":
                 results[start + msg[1]] = (todo[start + msg[1]], msg[2], msg[3])
-                current = None
+                current, done = None, msg[1] + 1
             else:
                 proc.join()
                 start = len(todo)

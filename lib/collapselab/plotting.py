@@ -31,6 +31,19 @@ def use_book_style() -> None:
     })
 
 
+def _values(values) -> np.ndarray:
+    """Chains' values: numeric, infinities allowed (a KL to a collapsed model), never NaN."""
+    if isinstance(values, (str, bytes)) or values is None:
+        raise ValueError(f"values must be a numeric array, got {values!r}")
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"values must be numeric: {exc}") from None
+    if np.isnan(arr).any():
+        raise ValueError("values contains NaN values")
+    return arr
+
+
 def _check_ax(ax):
     from matplotlib.axes import Axes
     if not isinstance(ax, Axes):
@@ -44,7 +57,7 @@ def fan_chart(ax, x, values, *, color=None, label=None, quantiles=(0.05, 0.25, 0
     Bands are drawn from the outermost pair inwards; the median carries the label."""
     _check_ax(ax)
     x = check_array("x", x, ndim=1, nonempty=True)
-    values = check_array("values", values)
+    values = _values(values)
     if values.ndim != 2 or values.shape[0] != len(x) or values.shape[1] < 1:
         raise ValueError(f"values must have shape (len(x), R) = ({len(x)}, R), got {values.shape}")
     q = check_array("quantiles", quantiles, ndim=1, nonempty=True)
@@ -73,7 +86,7 @@ def sample_paths(ax, x, values, k=20, color=None, alpha=0.35, lw=0.7):
     """Draw the first k chains as thin lines (values shaped (len(x), R))."""
     _check_ax(ax)
     x = check_array("x", x, ndim=1, nonempty=True)
-    values = check_array("values", values)
+    values = _values(values)
     if values.ndim != 2 or values.shape[0] != len(x):
         raise ValueError(f"values must have shape (len(x), R) = ({len(x)}, R), got {values.shape}")
     k = check_int("k", k, minimum=1)

@@ -50,7 +50,8 @@ def _check_keep(keep):
 # ------------------------------------------------------------------------------------------
 
 def truncation_point(keep):
-    """z = Phi^{-1}((1 + q)/2): keeping |X - m| <= z s keeps the central fraction q of N(m, s^2)."""
+    """z = Phi^{-1}((1 + q)/2): keeping |X - m| <= z s keeps the central fraction q of N(m, s^2)
+    (z = inf for q = 1: the whole line is kept)."""
     q = _check_keep(keep)
     z = ndtri((1.0 + q) / 2.0)
     return float(z) if z.ndim == 0 else z
@@ -63,10 +64,13 @@ def truncated_variance_factor(keep):
     variance ({prf:ref}`thm-13-truncation`).  v(1) = 1 and v(q) ~ z^2/3 -> 0 as q -> 0; v is
     increasing in q.  Accepts a float or an array of fractions in (0, 1]."""
     q = _check_keep(keep)
-    z = ndtri((1.0 + q) / 2.0)
+    # for q below ~1e-8, (1 + q)/2 rounds to 1/2: use z ~ q sqrt(pi/2) (Phi^-1 near 1/2)
+    z = np.where(q < 1e-8, q * np.sqrt(np.pi / 2), ndtri((1.0 + q) / 2.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         mass = erf(z / _SQRT2)                      # 2 Phi(z) - 1, accurate for small z
         v = 1.0 - 2.0 * z * _INV_SQRT_2PI * np.exp(-0.5 * z * z) / mass
+    # the formula cancels for small z: there v = z^2/3 (1 - 2 z^2/15 + ...)
+    v = np.where(z < 1e-4, z * z / 3.0 * (1.0 - 2.0 * z * z / 15.0), v)
     v = np.where(np.isinf(z), 1.0, v)
     v = np.clip(v, 0.0, 1.0)
     return float(v) if v.ndim == 0 else v
@@ -76,6 +80,8 @@ def candidates_needed(n: int, keep: float) -> int:
     """m = ceil(n / keep): the candidates the top-fraction rule draws to keep n of them."""
     n = check_int("n", n, minimum=1)
     q = float(_check_keep(keep))
+    if n / q > 1e15:
+        raise ValueError(f"keep={q:g} is too small for n={n}: it needs about {n / q:.3g} candidates")
     return max(n, int(math.ceil(n / q - 1e-9)))
 
 
