@@ -54,6 +54,11 @@ def _describe(value) -> str:
 def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer within [minimum, maximum]: Python/NumPy integers and integral floats; never a
     boolean, a string, NaN or a non-integral float."""
+    if type(value) is int:   # the common case, fast
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            pass             # fall through to the messages below
+        else:
+            return value
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be an integer, got the boolean {value!r}")
     if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -160,12 +165,15 @@ def check_array(name: str, value, ndim: int | tuple[int, ...] | None = None,
                 positive: bool = False, nonnegative: bool = False, nonempty: bool = False,
                 dtype=float) -> np.ndarray:
     """A finite numeric array with the given number of dimensions."""
-    if isinstance(value, (str, bytes)) or value is None:
+    if isinstance(value, np.ndarray) and value.dtype == dtype:
+        arr = value
+    elif isinstance(value, (str, bytes)) or value is None:
         raise ValueError(f"{name} must be a numeric array, got {_describe(value)}")
-    try:
-        arr = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
+    else:
+        try:
+            arr = np.asarray(value, dtype=dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be numeric: {exc}") from None
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if arr.ndim not in allowed:
@@ -173,13 +181,14 @@ def check_array(name: str, value, ndim: int | tuple[int, ...] | None = None,
                              f"got shape {arr.shape}")
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if arr.size and not np.all(np.isfinite(arr)):
-        bad = "NaN" if np.isnan(arr).any() else "infinite"
-        raise ValueError(f"{name} contains {bad} values")
-    if positive and arr.size and np.any(arr <= 0):
-        raise ValueError(f"{name} must be positive")
-    if nonnegative and arr.size and np.any(arr < 0):
-        raise ValueError(f"{name} must be non-negative")
+    if arr.size:
+        if arr.dtype.kind in "fc" and not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):
+            bad = "NaN" if np.isnan(arr).any() else "infinite"
+            raise ValueError(f"{name} contains {bad} values")
+        if positive and arr.min() <= 0:
+            raise ValueError(f"{name} must be positive")
+        if nonnegative and arr.min() < 0:
+            raise ValueError(f"{name} must be non-negative")
     return arr
 
 
@@ -219,6 +228,18 @@ def check_probs(name: str, probs, K: int | None = None, ndim=(1, 2), renormalise
     return arr
 
 
+_CLASSES: dict = {}
+
+
+def _cls(module: str, name: str):
+    """A class of a model module, imported once (the model modules import this one)."""
+    key = (module, name)
+    if key not in _CLASSES:
+        import importlib
+        _CLASSES[key] = getattr(importlib.import_module(f"collapselab.{module}"), name)
+    return _CLASSES[key]
+
+
 def _field(name, params, field):
     if not hasattr(params, field):
         raise ValueError(f"{name} has no field {field!r}: got {type(params).__name__}")
@@ -237,7 +258,7 @@ def _replicates(name, R, replicates):
 
 def check_normal1d(name: str, params, replicates: int | None = None):
     """Normal1DParams with finite means, finite non-negative variances, both of shape (R,)."""
-    from .models.gaussian import Normal1DParams
+    Normal1DParams = _cls("models.gaussian", "Normal1DParams")
     if not isinstance(params, Normal1DParams):
         raise ValueError(f"{name} must be Normal1DParams, got {type(params).__name__}")
     mean = check_array(f"{name}.mean", params.mean, ndim=1)
@@ -248,9 +269,11 @@ def check_normal1d(name: str, params, replicates: int | None = None):
     return params
 
 
-def check_normal_mv(name: str, params, replicates: int | None = None, psd_tol: float = 1e-10):
-    """NormalParams: finite mean (R, d), symmetric positive semi-definite cov (R, d, d)."""
-    from .models.gaussian import NormalParams
+def check_normal_mv(name: str, params, replicates: int | None = None, psd_tol: float = 1e-10,
+                    psd: bool = True):
+    """NormalParams: finite mean (R, d), symmetric positive semi-definite cov (R, d, d)
+    (``psd=False``: shapes and finiteness only, for entries that do no linear algebra)."""
+    NormalParams = _cls("models.gaussian", "NormalParams")
     if not isinstance(params, NormalParams):
         raise ValueError(f"{name} must be NormalParams, got {type(params).__name__}")
     mean = check_array(f"{name}.mean", params.mean, ndim=2)
@@ -260,16 +283,53 @@ def check_normal_mv(name: str, params, replicates: int | None = None, psd_tol: f
         raise ValueError(f"{name}.cov must have shape ({R}, {d}, {d}) to match {name}.mean {mean.shape}, "
                          f"got {cov.shape}")
     _replicates(name, R, replicates)
-    check_psd(f"{name}.cov", cov, psd_tol)
+    if psd:
+        check_psd(f"{name}.cov", cov, psd_tol)
+    else:
+        _psd_necessary(f"{name}.cov", cov)
     return params
 
 
+def _psd_necessary(name: str, mat: np.ndarray) -> None:
+    """The cheap necessary conditions of positive semi-definiteness: symmetry and a
+    non-negative diagonal (used where no factorisation follows)."""
+    scale = np.max(np.abs(mat), axis=(-2, -1), keepdims=True)
+    scale = np.where(scale > 0, scale, 1.0)
+    if np.any(np.abs(mat - np.swapaxes(mat, -1, -2)) > 1e-8 * scale):
+        raise ValueError(f"{name} must be symmetric")
+    if np.any(np.diagonal(mat, axis1=-2, axis2=-1) < 0):
+        raise ValueError(f"{name} must be positive semi-definite (a negative diagonal entry)")
+
+
+def psd_factor(name: str, cov: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    """A batched square-root factor L with L L^T = cov, validating cov on the way: Cholesky when
+    cov is positive definite; otherwise the symmetric square root from the eigenvalues, which
+    must all be >= -tol times the largest (PSD up to rounding; clipped at 0)."""
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        pass
+    w, v = np.linalg.eigh(cov)
+    scale = np.max(np.abs(cov), axis=(-2, -1))
+    if np.any(w.min(axis=-1) < -tol * np.maximum(scale, 1e-300)):
+        raise ValueError(f"{name} must be positive semi-definite (smallest eigenvalue {float(w.min()):.3g})")
+    return v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]
+
+
 def check_psd(name: str, cov: np.ndarray, tol: float = 1e-10) -> None:
-    """Symmetric (to rounding) with no eigenvalue below -tol times the largest (batched)."""
+    """Symmetric (to rounding) with no eigenvalue below -tol times the largest (batched).
+
+    A Cholesky factorisation that succeeds proves positive definiteness at a sixth of the cost
+    of the eigenvalues, which are computed only when it fails (singular or indefinite input)."""
     scale = np.max(np.abs(cov), axis=(-2, -1), keepdims=True)
     scale = np.where(scale > 0, scale, 1.0)
     if np.any(np.abs(cov - np.swapaxes(cov, -1, -2)) > 1e-8 * scale):
         raise ValueError(f"{name} must be symmetric")
+    try:
+        np.linalg.cholesky(cov)
+        return
+    except np.linalg.LinAlgError:
+        pass
     w = np.linalg.eigvalsh(cov)
     if np.any(w < -tol * np.maximum(scale[..., 0], 1e-300) - 1e-300):
         raise ValueError(f"{name} must be positive semi-definite (smallest eigenvalue {float(w.min()):.3g})")
@@ -277,7 +337,7 @@ def check_psd(name: str, cov: np.ndarray, tol: float = 1e-10) -> None:
 
 def check_stats1d(name: str, stats, replicates: int | None = None):
     """GaussStats1D: count >= 1, finite mean (R,), finite non-negative m2 (R,)."""
-    from .models.gaussian import GaussStats1D
+    GaussStats1D = _cls("models.gaussian", "GaussStats1D")
     if not isinstance(stats, GaussStats1D):
         raise ValueError(f"{name} must be GaussStats1D, got {type(stats).__name__}")
     check_int(f"{name}.count", stats.count, minimum=1)
@@ -289,9 +349,10 @@ def check_stats1d(name: str, stats, replicates: int | None = None):
     return stats
 
 
-def check_stats_mv(name: str, stats, replicates: int | None = None):
-    """GaussStatsMV: count >= 1, finite mean (R, d), PSD scatter (R, d, d)."""
-    from .models.gaussian import GaussStatsMV
+def check_stats_mv(name: str, stats, replicates: int | None = None, psd: bool = True):
+    """GaussStatsMV: count >= 1, finite mean (R, d), PSD scatter (R, d, d) (``psd=False``:
+    symmetric with a non-negative diagonal only)."""
+    GaussStatsMV = _cls("models.gaussian", "GaussStatsMV")
     if not isinstance(stats, GaussStatsMV):
         raise ValueError(f"{name} must be GaussStatsMV, got {type(stats).__name__}")
     check_int(f"{name}.count", stats.count, minimum=1)
@@ -301,14 +362,18 @@ def check_stats_mv(name: str, stats, replicates: int | None = None):
     if scatter.shape != (R, d, d):
         raise ValueError(f"{name}.scatter must have shape ({R}, {d}, {d}), got {scatter.shape}")
     _replicates(name, R, replicates)
-    check_psd(f"{name}.scatter", scatter)
+    if psd:
+        check_psd(f"{name}.scatter", scatter)
+    else:
+        _psd_necessary(f"{name}.scatter", scatter)
     return stats
 
 
 def check_mixture(name: str, params, K: int | None = None, replicates: int | None = None):
     """MixtureParams: weights (R, K) on the simplex, finite means, positive finite variances,
     all of one shape, with at least one component."""
-    from .models.mixture import MixtureParams, WEIGHT_ATOL
+    MixtureParams = _cls("models.mixture", "MixtureParams")
+    WEIGHT_ATOL = _cls("models.mixture", "WEIGHT_ATOL")
     if not isinstance(params, MixtureParams):
         raise ValueError(f"{name} must be MixtureParams, got {type(params).__name__}")
     w = check_array(f"{name}.weights", params.weights, ndim=2, nonnegative=True)
@@ -331,7 +396,7 @@ def check_mixture(name: str, params, K: int | None = None, replicates: int | Non
 
 def check_regression(name: str, params, dim: int | None = None, replicates: int | None = None):
     """RegressionParams: finite coef (R, d), finite non-negative noise_var (R,)."""
-    from .models.regression import RegressionParams
+    RegressionParams = _cls("models.regression", "RegressionParams")
     if not isinstance(params, RegressionParams):
         raise ValueError(f"{name} must be RegressionParams, got {type(params).__name__}")
     coef = check_array(f"{name}.coef", params.coef, ndim=2)
@@ -346,7 +411,7 @@ def check_regression(name: str, params, dim: int | None = None, replicates: int 
 
 def check_regression_stats(name: str, stats, dim: int | None = None, replicates: int | None = None):
     """RegressionStats: count >= 1, finite PSD xtx (R, d, d), finite xty (R, d), yty >= 0 (R,)."""
-    from .models.regression import RegressionStats
+    RegressionStats = _cls("models.regression", "RegressionStats")
     if not isinstance(stats, RegressionStats):
         raise ValueError(f"{name} must be RegressionStats, got {type(stats).__name__}")
     check_int(f"{name}.count", stats.count, minimum=1)
@@ -368,7 +433,7 @@ def check_pca(name: str, params, classes: int | None = None, components: int | N
               replicates: int | None = None):
     """PCAGaussianParams: weights (R, K) on the simplex, finite means (R, K, d), directions
     (R, K, d, k), non-negative variances (R, K, k) and positive noise variances (R, K)."""
-    from .models.pca_gaussian import PCAGaussianParams
+    PCAGaussianParams = _cls("models.pca_gaussian", "PCAGaussianParams")
     if not isinstance(params, PCAGaussianParams):
         raise ValueError(f"{name} must be PCAGaussianParams, got {type(params).__name__}")
     w = check_array(f"{name}.weights", params.weights, ndim=2, nonnegative=True)
@@ -395,7 +460,7 @@ def check_pca(name: str, params, classes: int | None = None, components: int | N
 def check_kde(name: str, params, replicates: int | None = None):
     """KDEParams: finite centres (R, m), positive finite widths (R, m), weights None (equal) or
     (R, m) on the simplex; m >= 1."""
-    from .models.kde import KDEParams
+    KDEParams = _cls("models.kde", "KDEParams")
     if not isinstance(params, KDEParams):
         raise ValueError(f"{name} must be KDEParams, got {type(params).__name__}")
     c = check_array(f"{name}.centres", params.centres, ndim=2)
@@ -414,7 +479,7 @@ def check_kde(name: str, params, replicates: int | None = None):
 
 def check_pca_stats(name: str, stats, classes: int | None = None, replicates: int | None = None):
     """PCAStats: non-negative integer counts (R, K), finite means (R, K, d), PSD scatters."""
-    from .models.pca_gaussian import PCAStats
+    PCAStats = _cls("models.pca_gaussian", "PCAStats")
     if not isinstance(stats, PCAStats):
         raise ValueError(f"{name} must be PCAStats, got {type(stats).__name__}")
     counts = check_array(f"{name}.counts", stats.counts, ndim=2, nonnegative=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import (as_rng, check_array, check_bool, check_int, check_normal1d, check_normal_mv,
-                         check_size, check_stats1d, check_stats_mv, check_work)
+                         check_size, check_stats1d, check_stats_mv, check_work, psd_factor)
 
 _CHUNK = 1 << 22  # standard normals drawn at once by the sample path
 
@@ -177,12 +177,9 @@ class GaussStatsMV:
 
 
 def _cholesky(cov: np.ndarray) -> np.ndarray:
-    """Batched lower Cholesky factor; falls back to a symmetric square root for singular cov."""
-    try:
-        return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        w, v = np.linalg.eigh(cov)
-        return v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]
+    """Batched lower Cholesky factor; falls back to a symmetric square root for singular cov,
+    and refuses a cov that is not positive semi-definite (up to rounding)."""
+    return psd_factor("params.cov", cov)
 
 
 class GaussianMV:
@@ -227,7 +224,7 @@ class GaussianMV:
         return self.params(params.mean[0], params.cov[0], replicates)
 
     def record(self, params: NormalParams) -> dict[str, np.ndarray]:
-        check_normal_mv("params", params)
+        check_normal_mv("params", params, psd=False)
         return {"mean": params.mean, "cov": params.cov}
 
     def stats(self, data) -> GaussStatsMV:
@@ -239,8 +236,8 @@ class GaussianMV:
         return GaussStatsMV(data.shape[1], mean, np.einsum("rni,rnj->rij", dev, dev))
 
     def combine(self, a: GaussStatsMV, b: GaussStatsMV) -> GaussStatsMV:
-        check_stats_mv("a", a)
-        check_stats_mv("b", b)
+        check_stats_mv("a", a, psd=False)
+        check_stats_mv("b", b, psd=False)
         if a.mean.shape != b.mean.shape:
             raise ValueError(f"a and b must hold the same chains and dimension, got {a.mean.shape} and {b.mean.shape}")
         n = a.count + b.count
@@ -250,14 +247,14 @@ class GaussianMV:
         return GaussStatsMV(n, mean, scatter)
 
     def fit(self, stats: GaussStatsMV) -> NormalParams:
-        check_stats_mv("stats", stats)
+        check_stats_mv("stats", stats, psd=False)     # the sampler that uses the fit checks PSD
         if stats.count - self.ddof < 1:
             raise ValueError(f"need more than {self.ddof} point(s) to fit the covariance "
                              f"(ddof={self.ddof}), got {stats.count}")
         return NormalParams(stats.mean.copy(), stats.scatter / (stats.count - self.ddof))
 
     def sample(self, params: NormalParams, n: int, rng) -> np.ndarray:
-        check_normal_mv("params", params)
+        check_normal_mv("params", params, psd=False)   # _cholesky below checks the PSD part
         n = check_int("n", n, minimum=1)
         rng = as_rng(rng, "rng")
         R, d = params.mean.shape
@@ -267,7 +264,7 @@ class GaussianMV:
         return params.mean[:, None, :] + np.einsum("rij,rnj->rni", L, z)
 
     def sample_stats(self, params: NormalParams, n: int, rng, exact: bool = False) -> GaussStatsMV:
-        check_normal_mv("params", params)
+        check_normal_mv("params", params, psd=False)   # _cholesky below checks the PSD part
         n = check_int("n", n, minimum=1)
         rng = as_rng(rng, "rng")
         exact = check_bool("exact", exact)
