@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, rel_entr
+from scipy.special import log_ndtr, ndtr
 
 from .._validate import (as_rng, check_array, check_bool, check_int, check_mixture, check_real,
                          check_size)
@@ -512,15 +512,28 @@ def w2_mixture(p: MixtureParams, q: MixtureParams, grid: int = 1024, levels: int
 
 def _log_cell_masses(params: MixtureParams, edges: np.ndarray) -> np.ndarray:
     """log of the mass (R, G) each chain's mixture puts on the cells between consecutive
-    ``edges`` (R, G+1) (the outer edges may be -inf and +inf), computed without cancellation
-    in either tail."""
+    ``edges`` (R, G+1) (the outer edges may be -inf and +inf), in log space throughout so that
+    cells many standard deviations from every component keep a finite (very negative) log mass.
+
+    For a cell [a, b] of one component, log(Phi(b) - Phi(a)) = log Phi(b) + log1p(-Phi(a)/Phi(b))
+    on the lower side (b <= 0) and the mirror image on the upper side (a >= 0); a cell that
+    straddles the mean has mass >= a fixed fraction and needs no care."""
     z = (edges[:, None, :] - params.means[:, :, None]) / params.std[:, :, None]   # (R, K, G+1)
     a, b = z[..., :-1], z[..., 1:]
-    upper = a > 0                      # both edges right of the mean: use the upper tail
-    hi_ = np.where(upper, -a, b)
+    upper = a > 0                      # both edges right of the mean: mirror to the lower tail
+    hi_ = np.where(upper, -a, b)       # hi_ >= lo_, and hi_ <= 0 unless the cell straddles 0
     lo_ = np.where(upper, -b, a)
-    mass = ndtr(hi_) - ndtr(lo_)      # (R, K, G), each >= 0
-    return np.log(np.einsum("rk,rkg->rg", params.weights, np.maximum(mass, 0.0)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lhi, llo = log_ndtr(hi_), log_ndtr(lo_)
+        logm = lhi + np.log1p(-np.exp(llo - lhi))          # log(Phi(hi) - Phi(lo))
+    logm = np.where(hi_ > lo_, logm, -np.inf)
+    with np.errstate(divide="ignore"):
+        logw = np.log(params.weights)[:, :, None]
+    t = logw + logm                                        # (R, K, G)
+    top = np.max(t, axis=1, keepdims=True)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return (safe + np.log(np.exp(t - safe).sum(axis=1, keepdims=True)))[:, 0]
 
 
 def kl_mixture(p: MixtureParams, q: MixtureParams, grid: int = 1024, width: float = 8.0) -> np.ndarray:
@@ -557,16 +570,13 @@ def kl_mixture(p: MixtureParams, q: MixtureParams, grid: int = 1024, width: floa
         mid = 0.5 * (xr[:, 1:] + xr[:, :-1])
         inf = np.full((len(rows), 1), np.inf)
         edges = np.concatenate([-inf, mid, inf], axis=1)
-        with np.errstate(divide="ignore"):
-            lpc = _log_cell_masses(pr, edges)
-            lqc = _log_cell_masses(qr, edges)
+        lpc = _log_cell_masses(pr, edges)
+        lqc = _log_cell_masses(qr, edges)
+        pc = np.exp(lpc)
+        with np.errstate(invalid="ignore"):
+            terms = np.where(pc > 0, pc * (lpc - lqc), 0.0)   # 0 log 0 = 0; inf if q's mass is 0
         out = out.copy()
-        out[rows] = rel_entr(np.exp(lpc), np.exp(lqc)).sum(axis=1)
-        # rel_entr is inf where q's cell mass underflows; use the log masses there
-        bad = ~np.isfinite(out[rows]) & np.all(np.isfinite(lqc) | (lpc == -np.inf), axis=1)
-        if np.any(bad):
-            pc = np.exp(lpc[bad])
-            out[rows[bad]] = np.where(pc > 0, pc * (lpc[bad] - lqc[bad]), 0.0).sum(axis=1)
+        out[rows] = terms.sum(axis=1)
     return np.maximum(out, 0.0)
 
 
