@@ -11,6 +11,7 @@ from .schedules import (Schedule, accumulate, accumulate_mix, accumulate_subsamp
 from .sources import DriftingTruth, FixedSample, OwnSampler, RealSource, Sampler, Truth
 from .sweep import run_sweep
 from . import crt, rates, wasserstein
+from ._validate import limits
 
 __version__ = "0.1.0"
 
@@ -18,4 +19,4 @@ __all__ = ["run_loop", "Trajectory", "Categorical", "Gaussian1D", "GaussianMV", 
            "accumulate", "accumulate_mix", "accumulate_subsample", "mix", "inject", "all_real", "metrics", "models",
            "plotting", "schedules", "sweep", "run_sweep", "theory", "diagrams", "widgets", "monitoring", "datasets", "phase", "compare", "checks",
            "sources", "RealSource", "Truth", "FixedSample", "DriftingTruth", "Sampler", "OwnSampler",
-           "crt", "rates", "wasserstein"]
+           "crt", "rates", "wasserstein", "limits"]

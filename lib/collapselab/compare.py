@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ._validate import check_array, check_int, check_real
+from ._validate import check_array, check_bool, check_count, check_int, check_model, check_real
 from .loop import Trajectory, run_loop
 from .schedules import Schedule
 
@@ -74,7 +74,7 @@ def training_set_size(schedule: Schedule, generations: int, n: int) -> int:
     ({prf:ref}`prop-01-reductions`)."""
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a Schedule, got {schedule!r}")
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     n = check_int("n", n, minimum=1)
     if generations == 0:
         return 0
@@ -272,9 +272,13 @@ def compare_schedules(model, truth, schedules, *, n: int, generations: int,
     -------
     :class:`Comparison`
     """
+    check_model("model", model)
     n = check_int("n", n, minimum=1)
-    generations = check_int("generations", generations, minimum=1)
+    generations = check_count("generations", generations, minimum=1)
     replicates = check_int("replicates", replicates, minimum=2)
+    exact = check_bool("exact", exact)
+    record = check_bool("record", record)
+    progress = check_bool("progress", progress)
     if not callable(metric):
         raise ValueError(f"metric must be a callable f(params, truth) -> (R,), got {metric!r}")
     if not isinstance(metric_name, str) or not metric_name:
@@ -288,6 +292,10 @@ def compare_schedules(model, truth, schedules, *, n: int, generations: int,
     if epsilon is not None:
         epsilon = check_real("epsilon", epsilon, minimum=0.0, strict_min=True)
     named = _named_schedules(schedules)
+    try:
+        model.broadcast(truth, replicates)
+    except ValueError as exc:
+        raise ValueError(f"truth is not a valid parameter set for {model!r}: {exc}") from None
     if seed is not None and not isinstance(seed, np.random.SeedSequence):
         schedule_seed(seed, "check")  # validates seed
 
@@ -394,7 +402,7 @@ def linear_model_error(schedule: Schedule, n: int, generations: int):
     if getattr(schedule, "subsample", False):
         raise ValueError(f"schedule {schedule.name} subsamples its pool: these formulas do not hold")
     n = check_int("n", n, minimum=1)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     drift = np.zeros(generations + 1)
     noise = np.zeros(generations + 1)
     for t in range(1, generations + 1):

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
 
-from ._validate import check_int, check_real
+from ._validate import check_bool, check_count, check_int, check_real, check_work
 from .plotting import PALETTE
 from .schedules import Schedule, accumulate, all_real, inject, mix, replace
 
@@ -56,8 +56,10 @@ def compositions(schedule, generations: int, n: int = 100) -> list[list[tuple[in
     that of generation t - 1.
     """
     schedule = _as_schedule(schedule)
-    generations = check_int("generations", generations, minimum=1)
+    generations = check_count("generations", generations, minimum=1)
     n = check_int("n", n, minimum=1)
+    check_work(f"generations={generations} (the composition lists grow like T^2 under accumulate)",
+               float(generations) ** 2)
     out, pool = [], []
     for t in range(1, generations + 1):
         n_real, n_synth = schedule.batch_sizes(t, n)
@@ -112,7 +114,9 @@ def draw_loop(ax, schedule="replace", *, generations: int = 3, n: int = 100, tit
     schedule = _as_schedule(schedule)
     G = check_int("generations", generations, minimum=1, maximum=8)
     n = check_int("n", n, minimum=1)
-    fontsize = check_real("fontsize", fontsize, minimum=0.0, strict_min=True)
+    fontsize = check_real("fontsize", fontsize, minimum=0.0, strict_min=True, maximum=200.0)
+    title = check_bool("title", title)
+    legend = check_bool("legend", legend)
     comps = compositions(schedule, G, n)
 
     unit, base, real_y, xlim, ylim = _layout(schedule, G, n, comps)
@@ -231,7 +235,7 @@ def draw_schedules(schedules=None, *, generations: int = 3, ncols: int = 2, n: i
     ncols = check_int("ncols", ncols, minimum=1)
     ncols = min(ncols, len(schedules))
     nrows = -(-len(schedules) // ncols)
-    fontsize = check_real("fontsize", fontsize, minimum=0.0, strict_min=True)
+    fontsize = check_real("fontsize", fontsize, minimum=0.0, strict_min=True, maximum=200.0)
     # inches per panel: the drawing scales with the number of generations and the font size,
     # so that labels fit their boxes whatever both are
     panel_w = 1.55 * (G + 0.4) * fontsize / 7.5

@@ -7,7 +7,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import check_normal1d, check_normal_mv
 from .models.gaussian import Normal1DParams, NormalParams
+
+
+def _pair(p, q, what, names=("p", "q")):
+    """Validate two models of one family whose chain counts broadcast (equal, or one is 1)."""
+    a, b = names
+    if isinstance(p, Normal1DParams) and isinstance(q, Normal1DParams):
+        check_normal1d(a, p)
+        check_normal1d(b, q)
+        rp, rq = p.mean.shape[0], q.mean.shape[0]
+    elif isinstance(p, NormalParams) and isinstance(q, NormalParams):
+        check_normal_mv(a, p)
+        check_normal_mv(b, q)
+        if p.mean.shape[1] != q.mean.shape[1]:
+            raise ValueError(f"{a} and {b} must have one dimension, got {p.mean.shape[1]} and {q.mean.shape[1]}")
+        rp, rq = p.mean.shape[0], q.mean.shape[0]
+    else:
+        bad = a if not isinstance(p, (Normal1DParams, NormalParams)) else b
+        raise ValueError(f"{what} needs {a} and {b} both Normal1DParams or both NormalParams, got "
+                         f"{type(p).__name__} and {type(q).__name__} (check {bad})")
+    if rp != rq and 1 not in (rp, rq):
+        raise ValueError(f"{a} and {b} hold {rp} and {rq} chains: they must be equal, or one of them 1")
 
 
 def _sqrtm_psd(a: np.ndarray) -> np.ndarray:
@@ -19,7 +41,9 @@ def w2_squared(p, q) -> np.ndarray:
     """Squared 2-Wasserstein distance between normal models p and q (chains broadcast).
 
     1-D: (m_p - m_q)^2 + (s_p - s_q)^2.  d-dim: |m_p - m_q|^2 + tr(S_p + S_q - 2 (S_q^{1/2} S_p S_q^{1/2})^{1/2}).
+    Both are validated (finite means, non-negative variances, PSD covariances).
     """
+    _pair(p, q, "w2_squared")
     if isinstance(p, Normal1DParams) and isinstance(q, Normal1DParams):
         return (p.mean - q.mean) ** 2 + (np.sqrt(p.var) - np.sqrt(q.var)) ** 2
     if isinstance(p, NormalParams) and isinstance(q, NormalParams):
@@ -36,10 +60,13 @@ def w2(p, q) -> np.ndarray:
 
 
 def kl_gaussian(p, q) -> np.ndarray:
-    """KL(p || q) between normal models; +inf where q is degenerate.
+    """KL(p || q) between normal models; +inf where q is degenerate (zero variance, singular
+    covariance) or p is degenerate and q is not (a point mass has infinite KL to a density).
 
     Chapter 2 uses KL(truth || model): the loss of a model that has collapsed is infinite.
+    Both models are validated (finite means, non-negative variances, PSD covariances).
     """
+    _pair(p, q, "kl_gaussian")
     if isinstance(p, Normal1DParams) and isinstance(q, Normal1DParams):
         with np.errstate(divide="ignore", invalid="ignore"):
             out = 0.5 * (p.var / q.var + (p.mean - q.mean) ** 2 / q.var - 1 + np.log(q.var / p.var))
@@ -47,9 +74,11 @@ def kl_gaussian(p, q) -> np.ndarray:
     if isinstance(p, NormalParams) and isinstance(q, NormalParams):
         d = p.mean.shape[-1]
         sign_q, logdet_q = np.linalg.slogdet(q.cov)
-        _, logdet_p = np.linalg.slogdet(p.cov)
+        sign_p, logdet_p = np.linalg.slogdet(p.cov)
+        logdet_p = np.where(sign_p > 0, logdet_p, -np.inf)
         ok = sign_q > 0
-        safe_q = np.where(ok[:, None, None], q.cov, np.eye(d))
+        ok = np.broadcast_to(ok, np.broadcast_shapes(ok.shape, sign_p.shape))
+        safe_q = np.where(ok[:, None, None], np.broadcast_to(q.cov, ok.shape + (d, d)), np.eye(d))
         inv = np.linalg.inv(safe_q)
         diff = q.mean - p.mean
         out = 0.5 * (np.trace(inv @ p.cov, axis1=-2, axis2=-1) + np.einsum("ri,rij,rj->r", diff, inv, diff)
@@ -60,9 +89,11 @@ def kl_gaussian(p, q) -> np.ndarray:
 
 def w2_to_truth(params, truth) -> np.ndarray:
     """Metric for :func:`collapselab.loop.run_loop`: W2 from each chain's model to the truth."""
+    _pair(params, truth, "w2_to_truth", ("params", "truth"))
     return w2(params, truth)
 
 
 def kl_truth_to_model(params, truth) -> np.ndarray:
     """Metric for :func:`collapselab.loop.run_loop`: KL(truth || model)."""
+    _pair(truth, params, "kl_truth_to_model", ("truth", "params"))
     return kl_gaussian(truth, params)

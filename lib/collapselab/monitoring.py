@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._validate import as_rng, check_array, check_fraction, check_int, check_real
+from ._validate import as_rng, check_array, check_fraction, check_int, check_model, check_real, check_size
 
 _MEMORY = 1 << 23  # float64 entries per chunk of chains (64 MB)
 
@@ -266,10 +266,11 @@ def mmd_test(x, y, permutations: int = 200, rng=None, bandwidth=None) -> TwoSamp
     """
     x, y, R = _pair(x, y)
     P = check_int("permutations", permutations, minimum=1)
-    rng = as_rng(rng)
+    rng = as_rng(rng, "rng")
     h_all = _bandwidth(bandwidth, R)
     n, m = x.shape[1], y.shape[1]
     N = n + m
+    check_size(f"permutations={P} of {N} pooled points", 2.0 * N * N + 3.0 * P * N)
     stat, pval, hs = np.empty(R), np.empty(R), np.empty(R)
     step = _chunk(R, 2 * N * N + 3 * P * N)
     for lo in range(0, R, step):
@@ -305,8 +306,8 @@ def mmd_test(x, y, permutations: int = 200, rng=None, bandwidth=None) -> TwoSamp
 
 def _one_d(name, a):
     a = check_array(name, a, ndim=2)
-    if a.shape[1] < 1:
-        raise ValueError(f"{name} must hold at least one sample per chain")
+    if a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"{name} must hold at least one chain and one sample per chain, got shape {a.shape}")
     return a
 
 
@@ -354,6 +355,7 @@ def ks_test(x, y, permutations: int | None = None, rng=None) -> TwoSampleResult:
     :func:`mmd_test` (exact level, {prf:ref}`thm-12-permutation`)."""
     from scipy.stats import kstwo
 
+    rng = as_rng(rng, "rng")
     n, m, order, last = _ks_pair(x, y)
     R = order.shape[0]
     lab0 = np.broadcast_to(np.r_[np.ones(n), np.zeros(m)], (R, n + m))
@@ -362,8 +364,9 @@ def ks_test(x, y, permutations: int | None = None, rng=None) -> TwoSampleResult:
         p = kstwo.sf(stat, max(int(round(n * m / (n + m))), 1))
         return TwoSampleResult(stat, np.clip(p, 0.0, 1.0))
     P = check_int("permutations", permutations, minimum=1)
-    rng = as_rng(rng)
+    rng = as_rng(rng, "rng")
     N = n + m
+    check_size(f"permutations={P} of {N} pooled points", 4.0 * P * N)
     pval = np.empty(R)
     step = _chunk(R, 4 * P * N)
     for lo in range(0, R, step):
@@ -469,6 +472,7 @@ def category_counts(labels, num_categories: int) -> np.ndarray:
     K = check_int("num_categories", num_categories, minimum=1)
     lab = _labels("labels", labels, K)
     R = lab.shape[0]
+    check_size(f"num_categories={K} for {R} chains", float(R) * K)
     flat = (lab + K * np.arange(R)[:, None]).ravel()
     return np.bincount(flat, minlength=R * K).reshape(R, K)
 
@@ -484,8 +488,8 @@ def rare_category_coverage(generated, real, num_categories: int, threshold: floa
     """
     K = check_int("num_categories", num_categories, minimum=1)
     threshold = check_fraction("threshold", threshold)
-    g = category_counts(generated, K)
-    r = category_counts(real, K)
+    g = category_counts(_labels("generated", generated, K), K)
+    r = category_counts(_labels("real", real, K), K)
     if r.shape[0] not in (1, g.shape[0]):
         raise ValueError(f"real holds {r.shape[0]} chains but generated holds {g.shape[0]}")
     freq = r / r.sum(axis=1, keepdims=True)
@@ -534,8 +538,8 @@ def contraction_estimate(d, window: int | None = 10, min_points: int = 3) -> Con
     ``d`` is (T + 1, R) (or (T + 1,)).  With ``window`` = w the fit at generation t uses the
     last w pairs (d_(s-1), d_s), s = t-w+1..t, and is defined from t = w on; with
     ``window=None`` it uses every pair so far (an expanding window, updated by Welford's
-    recursions) and is defined from t = ``min_points`` on.  Needs at least 3 pairs for a
-    standard error.
+    recursions) and is defined from t = ``min_points`` on (NaN before).  Needs at least 3 pairs
+    for a standard error.
 
     The intercept is eps and the slope kappa (chapter 8's contraction recursion).  Applied to a
     *squared* divergence such as MMD^2, whose expectation contracts by kappa^2 per generation,
@@ -543,7 +547,8 @@ def contraction_estimate(d, window: int | None = 10, min_points: int = 3) -> Con
     Noise in the monitored divergence (the monitor's own sampling error) biases the slope
     towards 0 (errors in variables), so a small slope on a stable chain is expected.
     """
-    arr = check_array("d", d, ndim=(1, 2))
+    arr = check_array("d", d, ndim=(1, 2), nonempty=True)
+    min_points = check_int("min_points", min_points, minimum=3)
     one = arr.ndim == 1
     if one:
         arr = arr[:, None]
@@ -589,8 +594,8 @@ def contraction_estimate(d, window: int | None = 10, min_points: int = 3) -> Con
 # ---------------------------------------------------------------------------------------------
 
 
-def _divergences(divergences) -> np.ndarray:
-    d = check_array("divergences", divergences, ndim=(1, 2))
+def _divergences(divergences, name: str = "divergences") -> np.ndarray:
+    d = check_array(name, divergences, ndim=(1, 2), nonempty=True)
     return d[:, None] if d.ndim == 1 else d
 
 
@@ -643,8 +648,8 @@ def alarm_statistic(divergences, consecutive: int = 1, start: int = 1) -> np.nda
     start = check_int("start", start, minimum=0)
     d = d[start:]
     if d.shape[0] < m:
-        raise ValueError(f"consecutive={m} needs at least {m} monitored generations from "
-                         f"start={start}, got {d.shape[0]}")
+        raise ValueError(f"consecutive={m} needs at least {m} monitored generations of "
+                         f"divergences from start={start}, got {d.shape[0]}")
     runs = sliding_window_view(d, m, axis=0).min(axis=2)   # (T' - m + 1, R)
     return runs.max(axis=0)
 
@@ -660,7 +665,7 @@ def calibrate_threshold(stable_divergences, false_alarm: float = 0.05, consecuti
     statistics the false-alarm probability is then between false_alarm - 1/(R+1) and
     false_alarm."""
     a = check_real("false_alarm", false_alarm, minimum=0.0, maximum=1.0, strict_min=True)
-    S = alarm_statistic(stable_divergences, consecutive, start)
+    S = alarm_statistic(_divergences(stable_divergences, "stable_divergences"), consecutive, start)
     R = S.shape[0]
     k = math.ceil((1 - a) * (R + 1) - 1e-12)
     if k > R:
@@ -679,7 +684,10 @@ def kappa_warning(divergences, window: int = 10, z: float = 2.0, consecutive: in
     z = check_real("z", z, minimum=0.0)
     m = check_int("consecutive", consecutive, minimum=1)
     start = check_int("start", start, minimum=0)
-    est = contraction_estimate(_divergences(divergences), window=window)
+    d = _divergences(divergences)
+    if d.shape[0] < 2:
+        raise ValueError(f"divergences must hold at least two generations, got {d.shape[0]}")
+    est = contraction_estimate(d, window=window)
     with np.errstate(invalid="ignore"):
         exceed = (est.kappa - z * est.se) > 1.0   # NaN compares False: no alarm before w
     exceed[:start] = False
@@ -708,6 +716,15 @@ def summarize_alarms(alarms, onset: int = 0) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_trajectory(trajectory):
+    from .loop import Trajectory
+    if not isinstance(trajectory, Trajectory):
+        raise ValueError(f"trajectory must be a Trajectory (from run_loop), got {type(trajectory).__name__}")
+    gens = np.asarray(trajectory.generations)
+    if gens.ndim != 1 or gens.size < 1 or gens.dtype.kind not in "iu" or np.any(gens < 0):
+        raise ValueError("trajectory.generations must be a non-empty 1-D array of non-negative integers")
+
+
 def params_at(model, trajectory, index: int):
     """Rebuild the parameters of recorded generation ``trajectory.generations[index]``.
 
@@ -717,6 +734,8 @@ def params_at(model, trajectory, index: int):
     tempered 1-D Gaussians, the Gaussian mixture (weights, means, vars), and models whose parameters are a
     plain array recorded as ``probs`` (the categorical model with ``keep="probs"``).  Other
     models (e.g. the KDE, whose record holds summaries only) raise a ValueError."""
+    check_model("model", model)
+    _check_trajectory(trajectory)
     if trajectory.final is None or not trajectory.records:
         raise ValueError("trajectory must be run with record=True")
     G = len(trajectory.generations)
@@ -743,9 +762,12 @@ def samples_per_generation(model, trajectory, n: int, rng=None, generations=None
 
     Returns an array (G, R, n, ...) (G recorded generations, or the indices ``generations`` of
     ``trajectory.generations``), drawn as the loop draws them (through the run's synthetic
-    sampler; the truth with ``model.sample``).  See :func:`params_at` for the models that work.  For long runs prefer :func:`monitor`, which never holds all samples."""
+    sampler; the truth with ``model.sample``).  See :func:`params_at` for the models that work.
+    For long runs prefer :func:`monitor`, which never holds all samples."""
+    check_model("model", model)
+    _check_trajectory(trajectory)
     n = check_int("n", n, minimum=1)
-    rng = as_rng(rng)
+    rng = as_rng(rng, "rng")
     idx = range(len(trajectory.generations)) if generations is None else generations
     return np.stack([np.asarray(_generate(model, trajectory, i, n, rng)) for i in idx])
 
@@ -764,8 +786,11 @@ def monitor(model, trajectory, real, n: int, rng=None,
     samples per chain from the model and compute ``statistic(generated, real, **kwargs)``
     (default :func:`mmd2`) against the held-out ``real`` data ((R, m, ...) or (1, m, ...)).
     Returns (G, R) with the generation on axis 0, like a trajectory's metrics."""
+    check_model("model", model)
+    _check_trajectory(trajectory)
     n = check_int("n", n, minimum=1)
-    rng = as_rng(rng)
+    _as_batch("real", real)  # validated here; the statistic gets it as given
+    rng = as_rng(rng, "rng")
     statistic = mmd2 if statistic is None else statistic
     out = []
     for i in range(len(trajectory.generations)):
@@ -784,8 +809,10 @@ def monitor_mmd(model, trajectory, real, n: int, rng=None, bandwidth=None) -> np
     The bandwidth is the same at every generation: ``bandwidth``, or by default the median
     heuristic of the real data alone (:func:`median_heuristic`), so the sequence tracks one
     fixed divergence.  The real-real kernel term is computed once.  Chapter 12."""
+    check_model("model", model)
+    _check_trajectory(trajectory)
     n = check_int("n", n, minimum=1)
-    rng = as_rng(rng)
+    rng = as_rng(rng, "rng")
     y = _as_batch("real", real)
     R = trajectory.replicates
     if y.shape[0] not in (1, R):

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ._validate import as_rng, check_array, check_fraction, check_int, check_real
+from ._validate import PY_STEP, as_rng, check_array, check_bool, check_count, check_fraction, check_int, check_real, check_size, check_work
 from .theory import contamination as _cont
 from .theory import contraction as _ct
 
@@ -74,8 +74,10 @@ def _ratio_run(model, alpha, n, generations, replicates, exact, seed):
 def _point_checks(n, rep, generations, replicates):
     n = check_int("n", n, minimum=2)
     check_int("rep", rep, minimum=0)
-    generations = check_int("generations", generations, minimum=1)
+    generations = check_count("generations", generations, minimum=1)
     replicates = check_int("replicates", replicates, minimum=2)
+    check_size(f"generations={generations} x replicates={replicates}", 4.0 * generations * replicates)
+    check_work(f"generations={generations} x replicates={replicates}", generations * (PY_STEP + 50.0 * replicates))
     return n, generations, replicates
 
 
@@ -103,8 +105,10 @@ def mix_point(alpha: float, n: int, rep: int = 0, *, generations: int = 100,
     alpha = check_fraction("alpha", alpha)
     n, generations, replicates = _point_checks(n, rep, generations, replicates)
     ddof = check_int("ddof", ddof, minimum=0, maximum=1)
+    known_variance = check_bool("known_variance", known_variance)
+    exact = check_bool("exact", exact)
     model = KnownVarianceGaussian1D(1.0) if known_variance else Gaussian1D(ddof)
-    return _ratio_run(model, alpha, n, generations, replicates, bool(exact), seed)
+    return _ratio_run(model, alpha, n, generations, replicates, exact, seed)
 
 
 def tempered_point(alpha: float, tau: float, n: int, rep: int = 0, *, generations: int = 60,
@@ -121,8 +125,10 @@ def tempered_point(alpha: float, tau: float, n: int, rep: int = 0, *, generation
     tau = check_real("tau", tau, minimum=0.0, strict_min=True)
     n, generations, replicates = _point_checks(n, rep, generations, replicates)
     ddof = check_int("ddof", ddof, minimum=0, maximum=1)
+    exact = check_bool("exact", exact)
+    _ct.tempered_growth_rate(alpha, tau, n, ddof)   # refuses a tau whose moments overflow
     model = TemperedGaussian1D(tau=tau, ddof=ddof)
-    return _ratio_run(model, alpha, n, generations, replicates, bool(exact), seed)
+    return _ratio_run(model, alpha, n, generations, replicates, exact, seed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,7 +178,7 @@ def _mix_args(alpha, n, ddof, known_variance):
     alpha = check_fraction("alpha", alpha)
     n = check_int("n", n, minimum=2)
     ddof = check_int("ddof", ddof, minimum=0, maximum=1)
-    return alpha, n, ddof, bool(known_variance)
+    return alpha, n, ddof, check_bool("known_variance", known_variance)
 
 
 def mix_ratio_curve(alpha: float, n: int, generations: int, ddof: int = 1,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_fraction, check_int
+from ._validate import check_count, check_fraction, check_int
 from .loop import Trajectory, run_loop
 from .models.base import BatchModel
 from .schedules import Schedule, accumulate, all_real, mix, replace
@@ -151,12 +151,17 @@ def plot_loop(ax, model, truth, quantity, *, n: int, generations: int, schedule=
     _check_model("model", model)
     _check_quantity("quantity", quantity)
     n = check_int("n", n, minimum=1)
-    generations = check_int("generations", generations, minimum=1)
+    generations = check_count("generations", generations, minimum=1)
     replicates = check_int("replicates", replicates, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     exact = _check_bool("exact", exact)
     log = _check_bool("log", log)
+    show_mean = _check_bool("show_mean", show_mean)
     paths = check_int("paths", paths, minimum=0)
+    try:
+        model.broadcast(truth, replicates)
+    except ValueError as exc:
+        raise ValueError(f"truth is not a valid parameter set for {model!r}: {exc}") from None
     schedule = replace() if schedule is None else _resolve_schedule("schedule", schedule, 0.0)
     traj, values = _run(model, truth, quantity, n=n, generations=generations, schedule=schedule,
                         replicates=replicates, exact=exact, seed=seed)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import rel_entr
 
-from .._validate import as_rng, check_array, check_fraction, check_int, check_real
+from .._validate import (as_rng, check_array, check_bool, check_fraction, check_int, check_probs,
+                         check_real, check_size, check_work)
 
 _CHUNK = 1 << 22  # uniforms drawn at once by the sample path
-_SUM_TOL = 1e-8   # tolerance on probability vectors summing to one
+_SUM_TOL = 1e-8   # tolerance on float64 probability vectors summing to one (see check_probs)
 
 
 def zipf_probs(K: int, s: float = 1.1) -> np.ndarray:
@@ -35,24 +36,16 @@ def zipf_probs(K: int, s: float = 1.1) -> np.ndarray:
     """
     K = check_int("K", K, minimum=2)
     s = check_real("s", s, minimum=0.0)
+    check_size(f"K={K} categories", K)
     w = np.arange(1, K + 1, dtype=float) ** (-s)
     return w / w.sum()
 
 
 def _check_probs(name: str, probs, K: int | None = None, ndim=(1, 2)) -> np.ndarray:
-    """A finite, non-negative array of probability vectors along the last axis, summing to one."""
-    probs = check_array(name, probs, ndim=ndim)
-    if probs.shape[-1] < 2:
-        raise ValueError(f"{name} must have at least 2 categories on its last axis, got shape {probs.shape}")
-    if K is not None and probs.shape[-1] != K:
-        raise ValueError(f"{name} must have {K} categories on its last axis, got shape {probs.shape}")
-    if np.any(probs < 0):
-        raise ValueError(f"{name} must be non-negative")
-    total = probs.sum(axis=-1)
-    if np.any(np.abs(total - 1.0) > _SUM_TOL):
-        worst = float(total.flat[np.argmax(np.abs(total - 1.0))])
-        raise ValueError(f"{name} must sum to 1 along the last axis (found a sum of {worst:.12g})")
-    return probs
+    """A finite, non-negative array of probability vectors along the last axis, summing to one
+    (tolerance 1e-8 for float64, suited to the dtype otherwise: float32 vectors are accepted and
+    renormalised in float64)."""
+    return check_probs(name, probs, K, ndim=ndim)
 
 
 class Categorical:
@@ -98,6 +91,8 @@ class Categorical:
         sum to one (within 1e-8), or the wrong number of categories.  Rows are renormalised so
         they sum to one to machine precision."""
         replicates = check_int("replicates", replicates, minimum=1)
+        check_size(f"replicates={replicates} chains of {self.n_categories} categories",
+                   float(replicates) * self.n_categories)
         probs = _check_probs("probs", probs, self.n_categories)
         if probs.ndim == 2 and probs.shape[0] not in (1, replicates):
             raise ValueError(f"probs holds {probs.shape[0]} chains but replicates={replicates}")
@@ -110,7 +105,7 @@ class Categorical:
 
     def broadcast(self, params, replicates: int) -> np.ndarray:
         replicates = check_int("replicates", replicates, minimum=1)
-        params = np.asarray(params, dtype=float)
+        params = _check_probs("params", params, self.n_categories)
         if params.ndim == 2 and params.shape[0] == replicates and params.shape[1] == self.n_categories:
             return params
         if params.ndim == 1 or (params.ndim == 2 and params.shape[0] == 1):
@@ -118,6 +113,7 @@ class Categorical:
         raise ValueError(f"cannot broadcast parameters of shape {params.shape} to {replicates} replicates")
 
     def record(self, params) -> dict[str, np.ndarray]:
+        params = self._checked(params)
         alive = params > 0
         out = {"surviving": np.count_nonzero(alive, axis=-1)}
         if self.keep == "alive":
@@ -152,26 +148,32 @@ class Categorical:
 
     def combine(self, a, b) -> np.ndarray:
         """Pooled counts of two training sets: counts are additive."""
-        a, b = np.asarray(a), np.asarray(b)
+        a, b = self._counts("a", a), self._counts("b", b)
         if a.shape != b.shape:
             raise ValueError(f"cannot combine count arrays of shapes {a.shape} and {b.shape}")
         return a + b
 
+    def _counts(self, name, stats) -> np.ndarray:
+        """Count vectors (R, K): non-negative, finite, at least one chain."""
+        counts = np.asarray(stats) if isinstance(stats, np.ndarray) else None
+        if counts is not None and counts.dtype.kind in "iu" and counts.ndim == 2:   # the loop's own counts
+            if counts.size and counts.min() < 0:
+                raise ValueError(f"{name} (counts) must be non-negative")
+        else:
+            counts = check_array(f"{name} (counts)", stats, ndim=2, nonnegative=True)
+        if counts.shape[0] < 1 or counts.shape[1] != self.n_categories:
+            raise ValueError(f"{name} (counts) must have shape (R, {self.n_categories}) with R >= 1, "
+                             f"got {counts.shape}")
+        return counts
+
     def fit(self, stats) -> np.ndarray:
         """Maximum-likelihood (lambda = 0) or add-lambda frequencies from counts (R, K)."""
-        counts = np.asarray(stats)
-        if counts.dtype.kind in "iu" and counts.ndim == 2:   # the loop's own counts: cheap checks
-            if counts.size and counts.min() < 0:
-                raise ValueError("counts must be non-negative")
-        else:
-            counts = check_array("counts", stats, ndim=2, nonnegative=True)
-        if counts.ndim != 2 or counts.shape[1] != self.n_categories:
-            raise ValueError(f"counts must have shape (R, {self.n_categories}), got {counts.shape}")
+        counts = self._counts("stats", stats)
         total = counts.sum(axis=1, keepdims=True)
         lam = self.smoothing
         if lam == 0.0:
             if np.any(total <= 0):
-                raise ValueError("counts must hold at least one observation per chain")
+                raise ValueError("stats (counts) must hold at least one observation per chain")
             return counts / total.astype(float)   # (int / int is a slow ufunc loop)
         return (counts + lam) / (total + lam * self.n_categories)
 
@@ -180,8 +182,9 @@ class Categorical:
         """n category indices per chain, shape (R, n), by inverse-CDF sampling (vectorised)."""
         n = check_int("n", n, minimum=1)
         params = self._checked(params)
-        rng = as_rng(rng)
+        rng = as_rng(rng, "rng")
         R, K = params.shape
+        check_size(f"sampling n={n} indices for {R} chains", 2.0 * R * n)
         out = np.empty((R, n), dtype=np.int64)
         for lo, hi, idx in self._inverse_cdf(params, n, rng):
             out[lo:hi] = idx.reshape(hi - lo, n) - (np.arange(hi - lo) * K)[:, None]
@@ -219,8 +222,13 @@ class Categorical:
         probability."""
         n = check_int("n", n, minimum=1)
         params = self._checked(params)
-        rng = as_rng(rng)
+        rng = as_rng(rng, "rng")
+        exact = check_bool("exact", exact)
         R, K = params.shape
+        if not exact:
+            what = f"the sample path with n={n} for {R} chains (use exact=True for large n)"
+            check_size(what, 3.0 * max(n + 1, K))
+            check_work(what, 10.0 * R * (n + K))
         if exact:
             counts = rng.multinomial(n, params)
             # numpy gives the remainder of n to the last column; if rounding in its running
@@ -315,7 +323,7 @@ def tail_mass(params, truth, tail: float = 0.5) -> np.ndarray:
     ``truth`` is one vector (K,) or R identical rows (R, K), as :func:`collapselab.run_loop`
     passes it.  Compare with the truth's own tail mass; chapter 3, {prf:ref}`thm-03-distances`."""
     params = _check_probs("params", params)
-    truth = np.asarray(truth, dtype=float)
+    truth = _check_probs("truth", truth, params.shape[-1])
     if truth.ndim == 2:
         if not np.array_equal(truth, np.broadcast_to(truth[0], truth.shape)):
             raise ValueError("tail_mass needs one truth shared by every chain")
@@ -326,12 +334,12 @@ def tail_mass(params, truth, tail: float = 0.5) -> np.ndarray:
     return params[..., idx].sum(axis=-1)
 
 
-# metric functions with run_loop's signature f(params, truth) -> (R,).  They are called at every
-# generation on arrays the model itself produced, so they check shapes only (the public
-# functions above validate fully).
+# metric functions with run_loop's signature f(params, truth) -> (R,): both arguments are
+# validated as probability vectors (O(RK), the cost of the metric itself).
 def _same_shape(params, truth):
-    params, truth = np.asarray(params, dtype=float), np.asarray(truth, dtype=float)
-    if params.shape != truth.shape or params.ndim != 2:
+    params = _check_probs("params", params, ndim=2)
+    truth = _check_probs("truth", truth, ndim=2)
+    if params.shape != truth.shape:
         raise ValueError(f"params and truth must both have shape (R, K), got {params.shape} and {truth.shape}")
     return params, truth
 
@@ -354,7 +362,8 @@ def kl_truth_to_model(params, truth) -> np.ndarray:
 
 
 def kl_model_to_truth(params, truth) -> np.ndarray:
-    """Metric for :func:`collapselab.run_loop`: KL(model || truth), finite while the truth has full support."""
+    """Metric for :func:`collapselab.run_loop`: KL(model || truth), finite while the truth has full
+    support (+inf where the model keeps a category the truth lacks)."""
     params, truth = _same_shape(params, truth)
     return _kl_unchecked(params, truth)
 
@@ -374,7 +383,8 @@ def tail_mass_metric(tail: float = 0.5):
     cache: dict = {}
 
     def metric(params, truth):
-        truth = np.asarray(truth, dtype=float)
+        params = _check_probs("params", params)
+        truth = _check_probs("truth", truth, params.shape[-1])
         key = (truth.shape, truth.reshape(-1, truth.shape[-1])[0].tobytes())
         if key not in cache:
             row = truth.reshape(-1, truth.shape[-1])

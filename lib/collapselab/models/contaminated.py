@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_array, check_real
+from .._validate import check_array, check_real, check_stats1d
 from .gaussian import Gaussian1D, GaussStats1D, Normal1DParams
 
 
@@ -42,6 +42,7 @@ class KnownVarianceGaussian1D(Gaussian1D):
         return super().params(mean, self.known_var, replicates)
 
     def fit(self, stats: GaussStats1D) -> Normal1DParams:
+        check_stats1d("stats", stats)
         if stats.count < 1:
             raise ValueError("need at least one point to fit the mean")
         return Normal1DParams(stats.mean.copy(), np.full(stats.mean.shape, self.known_var))

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_array, check_int
+from .._validate import (as_rng, check_array, check_bool, check_int, check_normal1d, check_normal_mv,
+                         check_size, check_stats1d, check_stats_mv, check_work, psd_factor)
 
 _CHUNK = 1 << 22  # standard normals drawn at once by the sample path
 
@@ -70,6 +71,7 @@ class Gaussian1D:
         if replicates is None:
             replicates = max(mean.size if mean.ndim else 1, var.size if var.ndim else 1)
         replicates = check_int("replicates", replicates, minimum=1)
+        check_size(f"replicates={replicates}", 2.0 * replicates)
         try:
             np.broadcast_shapes(mean.shape, var.shape, (replicates,))
         except ValueError:
@@ -81,6 +83,7 @@ class Gaussian1D:
 
     def broadcast(self, params: Normal1DParams, replicates: int) -> Normal1DParams:
         replicates = check_int("replicates", replicates, minimum=1)
+        check_normal1d("params", params)
         if params.mean.shape[0] == replicates:
             return params
         if params.mean.shape[0] != 1:
@@ -89,6 +92,7 @@ class Gaussian1D:
         return self.params(params.mean[0], params.var[0], replicates)
 
     def record(self, params: Normal1DParams) -> dict[str, np.ndarray]:
+        check_normal1d("params", params)
         return {"mean": params.mean, "var": params.var}
 
     # statistics -----------------------------------------------------------------------------
@@ -102,6 +106,10 @@ class Gaussian1D:
         return GaussStats1D(data.shape[1], mean, m2)
 
     def combine(self, a: GaussStats1D, b: GaussStats1D) -> GaussStats1D:
+        check_stats1d("a", a)
+        check_stats1d("b", b)
+        if a.mean.shape != b.mean.shape:
+            raise ValueError(f"a and b must hold the same chains, got {a.mean.shape[0]} and {b.mean.shape[0]}")
         n = a.count + b.count
         delta = b.mean - a.mean
         mean = a.mean + delta * (b.count / n)
@@ -109,6 +117,7 @@ class Gaussian1D:
         return GaussStats1D(n, mean, m2)
 
     def fit(self, stats: GaussStats1D) -> Normal1DParams:
+        check_stats1d("stats", stats)
         if stats.count - self.ddof < 1:
             raise ValueError(f"need more than {self.ddof} point(s) to fit the variance "
                              f"(ddof={self.ddof}), got {stats.count}")
@@ -116,13 +125,22 @@ class Gaussian1D:
 
     # sampling -------------------------------------------------------------------------------
     def sample(self, params: Normal1DParams, n: int, rng) -> np.ndarray:
+        check_normal1d("params", params)
         n = check_int("n", n, minimum=1)
+        rng = as_rng(rng, "rng")
+        check_size(f"sampling n={n} points for {params.mean.shape[0]} chains", params.mean.shape[0] * n)
         z = rng.standard_normal((params.mean.shape[0], n))
         return params.mean[:, None] + params.std[:, None] * z
 
     def sample_stats(self, params: Normal1DParams, n: int, rng, exact: bool = False) -> GaussStats1D:
+        check_normal1d("params", params)
         n = check_int("n", n, minimum=1)
+        rng = as_rng(rng, "rng")
+        exact = check_bool("exact", exact)
         R = params.mean.shape[0]
+        if not exact:
+            check_size(f"the sample path with n={n} (use exact=True for large n)", min(n, n * R, max(n, _CHUNK)))
+            check_work(f"the sample path with n={n} and {R} chains (use exact=True for large n)", 4.0 * n * R)
         if exact:
             zbar = rng.standard_normal(R) / np.sqrt(n)
             m2z = rng.chisquare(n - 1, R) if n > 1 else np.zeros(R)
@@ -159,12 +177,9 @@ class GaussStatsMV:
 
 
 def _cholesky(cov: np.ndarray) -> np.ndarray:
-    """Batched lower Cholesky factor; falls back to a symmetric square root for singular cov."""
-    try:
-        return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        w, v = np.linalg.eigh(cov)
-        return v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]
+    """Batched lower Cholesky factor; falls back to a symmetric square root for singular cov,
+    and refuses a cov that is not positive semi-definite (up to rounding)."""
+    return psd_factor("params.cov", cov)
 
 
 class GaussianMV:
@@ -187,6 +202,7 @@ class GaussianMV:
             replicates = max(mean.shape[0] if mean.ndim == 2 else 1, cov.shape[0] if cov.ndim == 3 else 1)
         replicates = check_int("replicates", replicates, minimum=1)
         d = mean.shape[-1]
+        check_size(f"replicates={replicates} chains of dimension {d}", replicates * (d + d * d))
         if cov.shape[-2:] != (d, d):
             raise ValueError(f"cov must have shape ({d}, {d}) to match mean, got {cov.shape}")
         if not np.allclose(cov, np.swapaxes(cov, -1, -2)):
@@ -199,6 +215,7 @@ class GaussianMV:
 
     def broadcast(self, params: NormalParams, replicates: int) -> NormalParams:
         replicates = check_int("replicates", replicates, minimum=1)
+        check_normal_mv("params", params)
         if params.mean.shape[0] == replicates:
             return params
         if params.mean.shape[0] != 1:
@@ -207,6 +224,7 @@ class GaussianMV:
         return self.params(params.mean[0], params.cov[0], replicates)
 
     def record(self, params: NormalParams) -> dict[str, np.ndarray]:
+        check_normal_mv("params", params, psd=False)
         return {"mean": params.mean, "cov": params.cov}
 
     def stats(self, data) -> GaussStatsMV:
@@ -218,6 +236,10 @@ class GaussianMV:
         return GaussStatsMV(data.shape[1], mean, np.einsum("rni,rnj->rij", dev, dev))
 
     def combine(self, a: GaussStatsMV, b: GaussStatsMV) -> GaussStatsMV:
+        check_stats_mv("a", a, psd=False)
+        check_stats_mv("b", b, psd=False)
+        if a.mean.shape != b.mean.shape:
+            raise ValueError(f"a and b must hold the same chains and dimension, got {a.mean.shape} and {b.mean.shape}")
         n = a.count + b.count
         delta = b.mean - a.mean
         mean = a.mean + delta * (b.count / n)
@@ -225,21 +247,31 @@ class GaussianMV:
         return GaussStatsMV(n, mean, scatter)
 
     def fit(self, stats: GaussStatsMV) -> NormalParams:
+        check_stats_mv("stats", stats, psd=False)     # the sampler that uses the fit checks PSD
         if stats.count - self.ddof < 1:
             raise ValueError(f"need more than {self.ddof} point(s) to fit the covariance "
                              f"(ddof={self.ddof}), got {stats.count}")
         return NormalParams(stats.mean.copy(), stats.scatter / (stats.count - self.ddof))
 
     def sample(self, params: NormalParams, n: int, rng) -> np.ndarray:
+        check_normal_mv("params", params, psd=False)   # _cholesky below checks the PSD part
         n = check_int("n", n, minimum=1)
+        rng = as_rng(rng, "rng")
         R, d = params.mean.shape
+        check_size(f"sampling n={n} points of dimension {d} for {R} chains", 2.0 * R * n * d)
         z = rng.standard_normal((R, n, d))
         L = _cholesky(params.cov)
         return params.mean[:, None, :] + np.einsum("rij,rnj->rni", L, z)
 
     def sample_stats(self, params: NormalParams, n: int, rng, exact: bool = False) -> GaussStatsMV:
+        check_normal_mv("params", params, psd=False)   # _cholesky below checks the PSD part
         n = check_int("n", n, minimum=1)
+        rng = as_rng(rng, "rng")
+        exact = check_bool("exact", exact)
         R, d = params.mean.shape
+        if not exact or n - 1 < d:
+            check_size(f"the sample path with n={n}, d={d} and {R} chains (use exact=True for large n)",
+                       2.0 * R * n * d)
         L = _cholesky(params.cov)
         if exact:
             zbar = rng.standard_normal((R, d)) / np.sqrt(n)

@@ -39,9 +39,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import log_ndtr, ndtr
 
-from .._validate import check_array, check_int, check_real
+from .._validate import (as_rng, check_array, check_bool, check_int, check_mixture, check_real,
+                         check_size)
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _BLOCK = 1 << 17  # floats per block of chains in EM (x (chains x points x (K + 3))): fits in cache
@@ -103,10 +104,20 @@ class MixtureData:
         return self.data.shape[1]
 
 
-def _check_params(params) -> MixtureParams:
-    if not isinstance(params, MixtureParams):
-        raise ValueError(f"params must be MixtureParams, got {type(params).__name__}")
-    return params
+def _check_params(params, name: str = "params") -> MixtureParams:
+    return check_mixture(name, params)
+
+
+def _check_data(name: str, stats):
+    """A MixtureData training set: finite data (R, m), m >= 1, and a valid EM start if any."""
+    if not isinstance(stats, MixtureData):
+        raise ValueError(f"{name} must be MixtureData, got {type(stats).__name__}")
+    data = check_array(f"{name}.data", stats.data, ndim=2)
+    if data.shape[0] < 1 or data.shape[1] < 1:
+        raise ValueError(f"{name}.data must hold at least one sample per chain, got shape {data.shape}")
+    if stats.init is not None:
+        check_mixture(f"{name}.init", stats.init, replicates=data.shape[0])
+    return stats
 
 
 def _log_weights(weights: np.ndarray) -> np.ndarray:
@@ -165,6 +176,7 @@ class GaussianMixture1D:
         renormalised exactly); variances must be positive."""
         replicates = check_int("replicates", replicates, minimum=1)
         K = self.n_components
+        check_size(f"replicates={replicates} chains of {K} components", 3.0 * replicates * K)
         weights = check_array("weights", weights, ndim=(1, 2), nonnegative=True)
         means = check_array("means", means, ndim=(1, 2))
         vars = check_array("vars", vars, ndim=(1, 2), positive=True)
@@ -185,8 +197,8 @@ class GaussianMixture1D:
                              np.broadcast_to(means, shape).astype(float).copy(),
                              np.broadcast_to(vars, shape).astype(float).copy())
 
-    def _check_k(self, params: MixtureParams) -> MixtureParams:
-        params = _check_params(params)
+    def _check_k(self, params: MixtureParams, name: str = "params") -> MixtureParams:
+        params = _check_params(params, name)
         if params.n_components != self.n_components:
             raise ValueError(f"params have {params.n_components} components but the model has "
                              f"n_components={self.n_components}")
@@ -206,6 +218,7 @@ class GaussianMixture1D:
                              np.broadcast_to(params.vars, shape).copy())
 
     def record(self, params: MixtureParams) -> dict[str, np.ndarray]:
+        params = self._check_k(params)
         return {"weights": params.weights, "means": params.means, "vars": params.vars}
 
     # statistics -----------------------------------------------------------------------------
@@ -215,7 +228,7 @@ class GaussianMixture1D:
         if data.shape[1] < 1:
             raise ValueError("data must hold at least one sample per chain")
         if init is not None:
-            init = self._check_k(init)
+            init = self._check_k(init, "init")
             if init.replicates != data.shape[0]:
                 raise ValueError(f"init has {init.replicates} chains but data has {data.shape[0]}")
         return MixtureData(data, init)
@@ -223,6 +236,8 @@ class GaussianMixture1D:
     def combine(self, a: MixtureData, b: MixtureData) -> MixtureData:
         """Concatenate two training sets along the sample axis; keep the newest EM start
         (``b.init``, else ``a.init``)."""
+        _check_data("a", a)
+        _check_data("b", b)
         if a.data.shape[0] != b.data.shape[0]:
             raise ValueError(f"cannot combine training sets of {a.data.shape[0]} and "
                              f"{b.data.shape[0]} chains")
@@ -260,7 +275,10 @@ class GaussianMixture1D:
         The start is ``init`` if given, else ``stats.init`` when ``warm_start``, else
         :meth:`initial_params`."""
         if not isinstance(stats, MixtureData):
+            if stats is None or np.ndim(stats) != 2:
+                raise ValueError(f"stats must be MixtureData or data shaped (R, m), got {type(stats).__name__}")
             stats = self.stats(stats)
+        _check_data("stats", stats)
         x = check_array("data", stats.data, ndim=2)
         K = self.n_components
         R, m = x.shape
@@ -270,7 +288,7 @@ class GaussianMixture1D:
             init = stats.init
         if init is None:
             init = self.initial_params(x)
-        init = self._check_k(init)
+        init = self._check_k(init, "init")
         if init.replicates != R:
             raise ValueError(f"init has {init.replicates} chains but the data have {R}")
         w = np.empty((R, K))
@@ -293,6 +311,9 @@ class GaussianMixture1D:
         """How many of n samples each component draws (R, K): Multinomial(n, weights) per chain."""
         params = self._check_k(params)
         n = check_int("n", n, minimum=1)
+        rng = as_rng(rng, "rng")
+        check_size(f"sampling n={n} points for {params.replicates} chains of {params.n_components} "
+                   f"components", 3.0 * params.replicates * n)
         return rng.multinomial(n, params.weights)
 
     def _grouped(self, params: MixtureParams, counts: np.ndarray, rng) -> np.ndarray:
@@ -307,6 +328,7 @@ class GaussianMixture1D:
 
     def sample_labels(self, params: MixtureParams, n: int, rng) -> np.ndarray:
         """Component labels (R, n): counts ~ Multinomial(n, weights) per chain, in random order."""
+        rng = as_rng(rng, "rng")
         counts = self.component_counts(params, n, rng)
         R, K = counts.shape
         labels = np.repeat(np.tile(np.arange(K), R), counts.ravel()).reshape(R, n)
@@ -315,6 +337,7 @@ class GaussianMixture1D:
     def sample(self, params: MixtureParams, n: int, rng) -> np.ndarray:
         """n samples per chain (R, n) in random order: component counts from the weights, then
         normals, then a random permutation of each chain's samples (they are exchangeable)."""
+        rng = as_rng(rng, "rng")
         x = self._grouped(params, self.component_counts(params, n, rng), rng)
         return rng.permuted(x, axis=1)
 
@@ -325,6 +348,8 @@ class GaussianMixture1D:
         component's samples together (no permutation, unlike :meth:`sample`); its distribution
         as a multiset is that of :meth:`sample`.  A mixture has no fixed-size sufficient
         statistics, so ``exact=True`` draws the same samples as ``exact=False``."""
+        check_bool("exact", exact)
+        rng = as_rng(rng, "rng")
         return MixtureData(self._grouped(params, self.component_counts(params, n, rng), rng), params)
 
     # densities ------------------------------------------------------------------------------
@@ -531,8 +556,9 @@ def _em_block(x, w, mu, var, floor, max_iter, tol, accelerate=True):
 # --------------------------------------------------------------------------------------------
 # Densities, distances and mode counts, vectorised over chains
 # --------------------------------------------------------------------------------------------
-def _points(x, R):
+def _points(x, R, K=1):
     x = check_array("x", x, ndim=(1, 2))
+    check_size(f"x of {x.shape[-1]} points for {R} chains of {K} components", float(R) * K * x.shape[-1])
     if x.ndim == 1:
         x = np.broadcast_to(x, (R, x.shape[0]))
     if x.shape[0] != R:
@@ -543,7 +569,7 @@ def _points(x, R):
 def mixture_logpdf(params: MixtureParams, x) -> np.ndarray:
     """log density (R, G) of each chain's mixture at x (R, G) or (G,).  Dead components add 0."""
     params = _check_params(params)
-    x = _points(x, params.replicates)
+    x = _points(x, params.replicates, params.n_components)
     logp = x[:, None, :] - params.means[:, :, None]          # (R, K, G)
     logp *= logp
     logp *= (-0.5 / params.vars)[:, :, None]
@@ -561,7 +587,7 @@ def mixture_pdf(params: MixtureParams, x) -> np.ndarray:
 def mixture_cdf(params: MixtureParams, x) -> np.ndarray:
     """Distribution function (R, G) of each chain's mixture at x (R, G) or (G,)."""
     params = _check_params(params)
-    x = _points(x, params.replicates)
+    x = _points(x, params.replicates, params.n_components)
     z = (x[:, None, :] - params.means[:, :, None]) / params.std[:, :, None]   # (R, K, G)
     return (params.weights[:, None, :] @ ndtr(z))[:, 0]
 
@@ -580,8 +606,10 @@ def _grid(lo, hi, size):
     return lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, size)[None, :]
 
 
-def _pair(p, q):
-    p, q = _check_params(p), _check_params(q)
+def _pair(p, q, names=("p", "q")):
+    p, q = _check_params(p, names[0]), _check_params(q, names[1])
+    if p.n_components < 1 or q.n_components < 1:
+        raise ValueError(f"{names[0]} and {names[1]} must have at least one component")
     if p.replicates != q.replicates:
         if q.replicates == 1:
             q = MixtureParams(*(np.broadcast_to(a, (p.replicates, a.shape[1])) for a in
@@ -590,7 +618,7 @@ def _pair(p, q):
             p = MixtureParams(*(np.broadcast_to(a, (q.replicates, a.shape[1])) for a in
                                 (p.weights, p.means, p.vars)))
         else:
-            raise ValueError(f"p and q have {p.replicates} and {q.replicates} chains")
+            raise ValueError(f"{names[0]} and {names[1]} have {p.replicates} and {q.replicates} chains")
     return p, q
 
 
@@ -618,6 +646,8 @@ def mixture_quantile(params: MixtureParams, u, grid: int = 2048, width: float = 
     if np.any((u <= 0) | (u >= 1)):
         raise ValueError("u must lie strictly between 0 and 1")
     grid = check_int("grid", grid, minimum=2)
+    check_size(f"grid={grid} and {u.size} levels for {params.replicates} chains",
+               2.0 * params.replicates * (u.size + grid * params.n_components))
     lo, hi = support(params, width)
     x = _grid(lo, hi, grid)
     return _batched_interp(u, mixture_cdf(params, x), x)
@@ -637,6 +667,8 @@ def w2_mixture(p: MixtureParams, q: MixtureParams, grid: int = 1024, levels: int
     p, q = _pair(p, q)
     grid = check_int("grid", grid, minimum=2)
     levels = check_int("levels", levels, minimum=1)
+    check_size(f"grid={grid} and levels={levels} for {max(p.replicates, q.replicates)} chains",
+               2.0 * max(p.replicates, q.replicates) * (levels + grid * max(p.n_components, q.n_components)))
     lo_p, hi_p = support(p, width)
     lo_q, hi_q = support(q, width)
     x = _grid(np.minimum(lo_p, lo_q), np.maximum(hi_p, hi_q), grid)
@@ -646,20 +678,74 @@ def w2_mixture(p: MixtureParams, q: MixtureParams, grid: int = 1024, levels: int
     return np.sqrt(np.mean((qp - qq) ** 2, axis=1))
 
 
-def kl_mixture(p: MixtureParams, q: MixtureParams, grid: int = 1024, width: float = 8.0) -> np.ndarray:
-    """KL(p || q) (R,) by the trapezoid rule on ``grid`` points spanning p's support.
+def _log_cell_masses(params: MixtureParams, edges: np.ndarray) -> np.ndarray:
+    """log of the mass (R, G) each chain's mixture puts on the cells between consecutive
+    ``edges`` (R, G+1) (the outer edges may be -inf and +inf), in log space throughout so that
+    cells many standard deviations from every component keep a finite (very negative) log mass.
 
-    Log densities are computed stably, so a model that has lost one of p's modes gets a large
-    but finite divergence (it is infinite only if q's density underflows)."""
+    For a cell [a, b] of one component, log(Phi(b) - Phi(a)) = log Phi(b) + log1p(-Phi(a)/Phi(b))
+    on the lower side (b <= 0) and the mirror image on the upper side (a >= 0); a cell that
+    straddles the mean has mass >= a fixed fraction and needs no care."""
+    z = (edges[:, None, :] - params.means[:, :, None]) / params.std[:, :, None]   # (R, K, G+1)
+    a, b = z[..., :-1], z[..., 1:]
+    upper = a > 0                      # both edges right of the mean: mirror to the lower tail
+    hi_ = np.where(upper, -a, b)       # hi_ >= lo_, and hi_ <= 0 unless the cell straddles 0
+    lo_ = np.where(upper, -b, a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lhi, llo = log_ndtr(hi_), log_ndtr(lo_)
+        logm = lhi + np.log1p(-np.exp(llo - lhi))          # log(Phi(hi) - Phi(lo))
+    logm = np.where(hi_ > lo_, logm, -np.inf)
+    with np.errstate(divide="ignore"):
+        logw = np.log(params.weights)[:, :, None]
+    t = logw + logm                                        # (R, K, G)
+    top = np.max(t, axis=1, keepdims=True)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return (safe + np.log(np.exp(t - safe).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def kl_mixture(p: MixtureParams, q: MixtureParams, grid: int = 1024, width: float = 8.0) -> np.ndarray:
+    """KL(p || q) (R,) on ``grid`` points spanning p's support; never negative.
+
+    Where the grid step h resolves every live component of p and q (h <= its standard
+    deviation), the trapezoid rule on stably computed log densities: a model that has lost one
+    of p's modes gets a large but finite divergence (it is infinite only if q's density
+    underflows).  On chains where some component is narrower than h, the trapezoid rule can
+    miss or over-count a spike (and even return a negative number), so those chains use the KL
+    between p and q *discretised* on the grid's cells (tails lumped into the end cells): by
+    Gibbs' inequality it is >= 0, by the data-processing inequality it is <= the true KL, and it
+    converges to it as the grid is refined."""
     p, q = _pair(p, q)
     grid = check_int("grid", grid, minimum=2)
+    check_size(f"grid={grid} points for {max(p.replicates, q.replicates)} chains of "
+               f"{max(p.n_components, q.n_components)} components",
+               2.0 * grid * max(p.replicates, q.replicates) * max(p.n_components, q.n_components))
     lo, hi = support(p, width)
     x = _grid(lo, hi, grid)
     lp = mixture_logpdf(p, x)
     lq = mixture_logpdf(q, x)
     integrand = np.exp(lp) * (lp - lq)
     h = (hi - lo) / (grid - 1)
-    return h * (integrand.sum(axis=1) - 0.5 * (integrand[:, 0] + integrand[:, -1]))
+    out = h * (integrand.sum(axis=1) - 0.5 * (integrand[:, 0] + integrand[:, -1]))
+    sd_min = np.minimum(np.where(p.alive, p.std, np.inf).min(axis=1),
+                        np.where(q.alive, q.std, np.inf).min(axis=1))
+    coarse = (h > sd_min) | (out < 0)
+    if np.any(coarse):
+        rows = np.flatnonzero(np.broadcast_to(coarse, out.shape))
+        pr = MixtureParams(*(np.broadcast_to(a, (out.shape[0], a.shape[1]))[rows] for a in (p.weights, p.means, p.vars)))
+        qr = MixtureParams(*(np.broadcast_to(a, (out.shape[0], a.shape[1]))[rows] for a in (q.weights, q.means, q.vars)))
+        xr = x[rows]
+        mid = 0.5 * (xr[:, 1:] + xr[:, :-1])
+        inf = np.full((len(rows), 1), np.inf)
+        edges = np.concatenate([-inf, mid, inf], axis=1)
+        lpc = _log_cell_masses(pr, edges)
+        lqc = _log_cell_masses(qr, edges)
+        pc = np.exp(lpc)
+        with np.errstate(invalid="ignore"):
+            terms = np.where(pc > 0, pc * (lpc - lqc), 0.0)   # 0 log 0 = 0; inf if q's mass is 0
+        out = out.copy()
+        out[rows] = terms.sum(axis=1)
+    return np.maximum(out, 0.0)
 
 
 def count_modes(params: MixtureParams, grid: int = 2048, min_height: float = 1e-3,
@@ -679,6 +765,8 @@ def mode_locations(params: MixtureParams, grid: int = 2048, min_height: float = 
     params = _check_params(params)
     grid = check_int("grid", grid, minimum=3)
     min_height = check_real("min_height", min_height, minimum=0.0, maximum=1.0)
+    check_size(f"grid={grid} points for {params.replicates} chains of {params.n_components} components",
+               2.0 * params.replicates * params.n_components * grid)
     lo, hi = support(params, width)
     pad = 0.01 * (hi - lo) + 1e-9
     x = _grid(lo - pad, hi + pad, grid)
@@ -699,6 +787,8 @@ def modes_recovered(params: MixtureParams, modes, radius: float = 0.5, grid: int
     modes = check_array("modes", modes, ndim=1)
     radius = check_real("radius", radius, minimum=0.0, strict_min=True)
     x, mask = mode_locations(params, grid, min_height) if locations is None else locations
+    check_size(f"{modes.size} modes on a grid of {x.shape[-1]} points for {x.shape[0]} chains",
+               float(x.shape[0]) * modes.size * x.shape[-1])
     near = np.abs(x[:, None, :] - modes[None, :, None]) <= radius          # (R, J, G-2)
     return (near & mask[:, None, :]).any(axis=2).sum(axis=1)
 
@@ -713,11 +803,13 @@ def surviving_components(params: MixtureParams, min_weight: float = 0.0) -> np.n
 # metrics for :func:`collapselab.loop.run_loop`: f(params, truth) -> (R,) -------------------------
 def w2_to_truth(params: MixtureParams, truth: MixtureParams) -> np.ndarray:
     """W2 from each chain's mixture to the truth (:func:`w2_mixture`)."""
+    _pair(params, truth, ("params", "truth"))
     return w2_mixture(params, truth)
 
 
 def kl_truth_to_model(params: MixtureParams, truth: MixtureParams) -> np.ndarray:
     """KL(truth || model) for each chain (:func:`kl_mixture`)."""
+    _pair(truth, params, ("truth", "params"))
     return kl_mixture(truth, params)
 
 

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_array, check_int
+from .._validate import (as_rng, check_array, check_bool, check_int, check_pca, check_pca_stats,
+                         check_size)
 from .gaussian import NormalParams
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -174,6 +175,8 @@ def wishart_identity(df, dim: int, rng) -> np.ndarray:
     if df.dtype.kind not in "iu" or np.any(df < 0):
         raise ValueError("df must be an array of non-negative integers")
     dim = check_int("dim", dim, minimum=1)
+    rng = as_rng(rng, "rng")
+    check_size(f"{df.size} Wishart draws of dimension {dim}", 2.0 * df.size * dim * dim)
     shape = df.shape
     flat = df.reshape(-1)
     out = np.zeros((flat.size, dim, dim))
@@ -226,7 +229,7 @@ class PCAGaussian:
         w = check_array("weights", weights, ndim=(1, 2), nonnegative=True)
         one = w.ndim == 1
         extra = 0 if one else 1
-        mu = check_array("means", means, ndim=2 + extra)
+        mu = check_array(f"means (with weights of shape {w.shape})", means, ndim=2 + extra)
         U = check_array("directions", directions, ndim=3 + extra)
         lam = check_array("variances", variances, ndim=2 + extra, nonnegative=True)
         s2 = check_array("noise_var", noise_var, ndim=1 + extra, nonnegative=True)
@@ -255,14 +258,15 @@ class PCAGaussian:
         p = PCAGaussianParams(w.astype(float), mu.astype(float), U.astype(float),
                               lam.astype(float), s2.astype(float))
         if R == 1:
+            check_size(f"replicates={replicates} chains of {K} classes in dimension {d}",
+                       float(replicates) * K * (d * (k + 1) + k + 2))
             return self.broadcast(p, replicates)
         if replicates not in (1, R):
             raise ValueError(f"parameters hold {R} chains but replicates={replicates}")
         return p
 
-    def _check(self, params) -> PCAGaussianParams:
-        if not isinstance(params, PCAGaussianParams):
-            raise ValueError(f"params must be PCAGaussianParams, got {type(params).__name__}")
+    def _check(self, params, name="params") -> PCAGaussianParams:
+        check_pca(name, params)
         if params.classes != self.classes or params.components != self.components:
             raise ValueError(f"params have {params.classes} classes and {params.components} "
                              f"components; the model has classes={self.classes}, "
@@ -283,6 +287,7 @@ class PCAGaussian:
 
     def record(self, params: PCAGaussianParams) -> dict[str, np.ndarray]:
         """Every field, so that :func:`collapselab.monitoring.params_at` can rebuild the model."""
+        params = self._check(params)
         return {"weights": params.weights, "means": params.means,
                 "directions": params.directions, "variances": params.variances,
                 "noise_var": params.noise_var}
@@ -310,7 +315,7 @@ class PCAGaussian:
         """Statistics of data shaped (R, n, d) with integer class labels (R, n)."""
         x = check_array("data", data, ndim=3)
         R, n, d = x.shape
-        if n < 1 or d < 1:
+        if R < 1 or n < 1 or d < 1:
             raise ValueError(f"data must hold at least one point of dimension >= 1, got {x.shape}")
         lab = self._labels(labels, (R, n))
         K = self.classes
@@ -332,6 +337,8 @@ class PCAGaussian:
         return PCAStats(counts.astype(np.int64), means, scatters)
 
     def combine(self, a: PCAStats, b: PCAStats) -> PCAStats:
+        check_pca_stats("a", a, classes=self.classes)
+        check_pca_stats("b", b, classes=self.classes)
         """Statistics of the union of two training sets (Chan et al.'s update, per class)."""
         if a.means.shape != b.means.shape:
             raise ValueError(f"cannot combine statistics of shapes {a.means.shape} and {b.means.shape}")
@@ -343,6 +350,7 @@ class PCAGaussian:
         return PCAStats(n, mean, scatter)
 
     def fit(self, stats: PCAStats) -> PCAGaussianParams:
+        check_pca_stats("stats", stats, classes=self.classes)
         """Tipping and Bishop's maximum-likelihood PPCA for every class, and class frequencies."""
         counts = np.asarray(stats.counts)
         N = counts.sum(axis=1)
@@ -371,7 +379,9 @@ class PCAGaussian:
     # sampling -------------------------------------------------------------------------------
     def sample_counts(self, params: PCAGaussianParams, n: int, rng) -> np.ndarray:
         """Class counts of n samples per chain, Multinomial(n, weights): (R, K) integers."""
+        params = self._check(params)
         n = check_int("n", n, minimum=1)
+        rng = as_rng(rng, "rng")
         w = params.weights / params.weights.sum(axis=1, keepdims=True)
         return rng.multinomial(n, w)
 
@@ -395,6 +405,10 @@ class PCAGaussian:
     def sample_labelled(self, params: PCAGaussianParams, n: int, rng):
         """n labelled samples per chain: points (R, n, d) and labels (R, n), grouped by class."""
         params = self._check(params)
+        rng = as_rng(rng, "rng")
+        n = check_int("n", n, minimum=1)
+        check_size(f"sampling n={n} points of dimension {params.dim} for {params.replicates} chains",
+                   3.0 * params.replicates * n * (params.dim + 1))
         counts = self.sample_counts(params, n, rng)
         R, d = params.replicates, params.dim
         x = np.empty((R, n, d))
@@ -409,6 +423,7 @@ class PCAGaussian:
 
     def sample(self, params: PCAGaussianParams, n: int, rng) -> np.ndarray:
         """n samples per chain, (R, n, d), in random order (labels dropped)."""
+        rng = as_rng(rng, "rng")
         x, _ = self.sample_labelled(params, n, rng)
         order = np.argsort(rng.random(x.shape[:2]), axis=1)
         return np.take_along_axis(x, order[..., None], axis=1)
@@ -418,6 +433,9 @@ class PCAGaussian:
         the weights (extinct classes too): for showing what each class model draws."""
         params = self._check(params)
         per_class = check_int("per_class", per_class, minimum=1)
+        rng = as_rng(rng, "rng")
+        check_size(f"per_class={per_class} points for {params.replicates} chains of {params.classes} classes",
+                   3.0 * params.replicates * params.classes * per_class * (params.dim + 1))
         counts = np.full((params.replicates, params.classes), per_class)
         return np.stack([x for _, x, _ in self._class_draws(params, counts, rng)], axis=1)
 
@@ -426,6 +444,12 @@ class PCAGaussian:
         their sampling distribution per class (exact=True; mean ~ N(mu_c, C_c / m), scatter ~
         Wishart(m - 1, C_c))."""
         params = self._check(params)
+        rng = as_rng(rng, "rng")
+        n = check_int("n", n, minimum=1)
+        exact = check_bool("exact", exact)
+        if not exact:
+            check_size(f"the sample path with n={n} (use exact=True for large n)",
+                       3.0 * params.replicates * n * (params.dim + 1))
         counts = self.sample_counts(params, n, rng)
         R, K, d = params.replicates, params.classes, params.dim
         if exact:
@@ -501,21 +525,29 @@ class PCAGaussian:
 
 def total_variance(params: PCAGaussianParams, truth=None) -> np.ndarray:
     """tr Sigma_t, the total variance of each chain's model ({prf:ref}`prop-14-trace`)."""
+    check_pca("params", params)
     return params.total_variance
 
 
 def mean_shift_squared(params: PCAGaussianParams, truth: PCAGaussianParams) -> np.ndarray:
     """|mean_t - mean_0|^2, the squared drift of the model's mean ({prf:ref}`prop-14-trace`)."""
+    check_pca("params", params)
+    check_pca("truth", truth)
+    if params.dim != truth.dim or truth.replicates not in (1, params.replicates):
+        raise ValueError(f"params ({params.replicates} chains, d={params.dim}) and truth ({truth.replicates} chains, "
+                         f"d={truth.dim}) do not match")
     return np.sum((params.mean - truth.mean) ** 2, axis=-1)
 
 
 def heterozygosity(params: PCAGaussianParams, truth=None) -> np.ndarray:
     """1 - sum_c w_c^2: the chance that two draws fall in different classes (chapter 3)."""
+    check_pca("params", params)
     return 1.0 - np.sum(params.weights**2, axis=1)
 
 
 def surviving_classes(params: PCAGaussianParams, truth=None) -> np.ndarray:
     """Number of classes with positive weight, as floats (R,)."""
+    check_pca("params", params)
     return params.alive.sum(axis=1).astype(float)
 
 
@@ -523,6 +555,7 @@ def explained_share(params: PCAGaussianParams, truth=None) -> np.ndarray:
     """Share of each class's variance carried by its k directions, averaged over the live classes
     with their weights: sum_c w_c (sum_j lam_cj) / tr C_c, (R,).  Near 1: the model has become
     low-rank."""
+    check_pca("params", params)
     tr = params.class_traces
     share = _safe_div(params.variances.sum(axis=-1), tr)
     return np.sum(params.weights * share, axis=1)
@@ -530,12 +563,18 @@ def explained_share(params: PCAGaussianParams, truth=None) -> np.ndarray:
 
 def noise_variance(params: PCAGaussianParams, truth=None) -> np.ndarray:
     """The isotropic residual variance sigma_c^2 averaged over classes with their weights, (R,)."""
+    check_pca("params", params)
     return np.sum(params.weights * params.noise_var, axis=1)
 
 
 def w2_moments(params: PCAGaussianParams, truth: PCAGaussianParams) -> np.ndarray:
     """W2 between the Gaussians with the moments of model t and of model 0 (exactly the
     W2 between the models when K = 1), via :func:`collapselab.metrics.w2`."""
+    check_pca("params", params)
+    check_pca("truth", truth)
+    if params.dim != truth.dim or truth.replicates not in (1, params.replicates):
+        raise ValueError(f"params ({params.replicates} chains, d={params.dim}) and truth ({truth.replicates} chains, "
+                         f"d={truth.dim}) do not match")
     from ..metrics import w2
     return w2(NormalParams(params.mean, params.cov), NormalParams(truth.mean, truth.cov))
 
@@ -543,6 +582,9 @@ def w2_moments(params: PCAGaussianParams, truth: PCAGaussianParams) -> np.ndarra
 def recorded_params(trajectory, index: int) -> PCAGaussianParams:
     """The parameters of recorded generation ``trajectory.generations[index]`` of a
     :func:`collapselab.run_loop` run of :class:`PCAGaussian` (which records every field)."""
+    from ..loop import Trajectory
+    if not isinstance(trajectory, Trajectory):
+        raise ValueError(f"trajectory must be a Trajectory (from run_loop), got {type(trajectory).__name__}")
     keys = ("weights", "means", "directions", "variances", "noise_var")
     missing = [k for k in keys if k not in trajectory.records]
     if missing:

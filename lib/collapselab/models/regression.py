@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_array, check_int, check_real
+from .._validate import (as_rng, check_array, check_bool, check_int, check_real, check_regression,
+                         check_regression_stats, check_size, check_work)
 
 __all__ = ["LinearRegression", "RegressionParams", "RegressionStats", "excess_risk", "coef_norm"]
 
@@ -113,6 +114,7 @@ class LinearRegression:
     def __init__(self, dim: int, noise_var: float = 1.0, cov=None, ridge: float = 0.0,
                  estimate_noise: bool = False, fixed_design=None):
         self.dim = check_int("dim", dim, minimum=1)
+        check_size(f"dim={self.dim} (a {self.dim} x {self.dim} covariance)", float(self.dim) ** 2)
         self.noise_var = check_real("noise_var", noise_var, minimum=0.0)
         self.cov = _as_cov(cov, self.dim)
         self.chol = np.linalg.cholesky(self.cov)
@@ -152,6 +154,7 @@ class LinearRegression:
         """Parameters for R chains from ``coef`` of shape (d,) or (R, d) and a scalar or (R,)
         ``noise_var`` (default: the model's ``noise_var``)."""
         replicates = check_int("replicates", replicates, minimum=1)
+        check_size(f"replicates={replicates} chains of dimension {self.dim}", float(replicates) * (self.dim + 1))
         coef = check_array("coef", coef, ndim=(1, 2))
         if coef.shape[-1] != self.dim:
             raise ValueError(f"coef must have {self.dim} entries (dim), got shape {coef.shape}")
@@ -177,17 +180,11 @@ class LinearRegression:
         return self.params(params.coef[0], params.noise_var[0], replicates)
 
     def record(self, params: RegressionParams) -> dict[str, np.ndarray]:
+        self._check_params(params)
         return {"coef": params.coef, "noise_var": params.noise_var}
 
-    def _check_params(self, params):
-        if not isinstance(params, RegressionParams):
-            raise ValueError(f"params must be RegressionParams, got {type(params).__name__}")
-        if params.coef.ndim != 2 or params.coef.shape[1] != self.dim:
-            raise ValueError(f"params.coef must have shape (R, {self.dim}), "
-                             f"got {params.coef.shape}")
-        if params.noise_var.shape != (params.coef.shape[0],):
-            raise ValueError(f"params.noise_var must have shape ({params.coef.shape[0]},), "
-                             f"got {params.noise_var.shape}")
+    def _check_params(self, params, name="params"):
+        check_regression(name, params, dim=self.dim)
 
     # statistics -----------------------------------------------------------------------------
     def stats(self, data) -> RegressionStats:
@@ -207,12 +204,16 @@ class LinearRegression:
 
     def combine(self, a: RegressionStats, b: RegressionStats) -> RegressionStats:
         """Statistics of the union of two training sets: every field adds."""
+        check_regression_stats("a", a)
+        check_regression_stats("b", b)
         if a.xtx.shape != b.xtx.shape:
             raise ValueError(f"cannot combine statistics of shapes {a.xtx.shape} and {b.xtx.shape}")
+        check_regression_stats("a", a, dim=self.dim)
         return RegressionStats(a.count + b.count, a.xtx + b.xtx, a.xty + b.xty, a.yty + b.yty)
 
     def fit(self, stats: RegressionStats) -> RegressionParams:
         """Least squares (ridge if ``ridge > 0``) from the normal equations, batched over chains."""
+        check_regression_stats("stats", stats, dim=self.dim)
         n, d = stats.count, self.dim
         if self.ridge == 0.0 and n < d:
             raise ValueError(f"ordinary least squares needs n >= dim = {d} points, got n = {n}; "
@@ -257,6 +258,9 @@ class LinearRegression:
         y = X coef + N(0, noise_var)."""
         self._check_params(params)
         n = check_int("n", n, minimum=1)
+        rng = as_rng(rng, "rng")
+        check_size(f"sampling n={n} points of dimension {self.dim} for {params.replicates} chains",
+                   2.0 * params.replicates * n * (self.dim + 1))
         if self.fixed_design is not None:
             self._design(params.replicates, n)
         return self._sample_chains(params, n, rng, 0)
@@ -284,7 +288,13 @@ class LinearRegression:
         data path is used).  ``exact=False`` draws the data and reduces it."""
         self._check_params(params)
         n = check_int("n", n, minimum=1)
+        rng = as_rng(rng, "rng")
+        exact = check_bool("exact", exact)
         R, d = params.coef.shape
+        if not exact or (self.fixed_design is None and n < d):
+            what = f"the data path with n={n}, d={d} and {R} chains (use exact=True for large n)"
+            check_size(what, 2.0 * min(R, max(1, _CHUNK // (n * (d + 1)))) * n * (d + 1))
+            check_work(what, 2.0 * R * n * (d + 1) ** 2)
         if self.fixed_design is not None:
             gram, chol = self._design(R, n)
         if exact and (self.fixed_design is not None or n >= d):
@@ -337,8 +347,8 @@ class LinearRegression:
 def excess_risk(params: RegressionParams, truth: RegressionParams, cov=None) -> np.ndarray:
     """|w - w*|^2_Sigma per chain (chapter 4, {prf:ref}`def-04-regression-loop`): the test
     error of the fitted model minus the Bayes error sigma^2.  ``cov`` defaults to the identity."""
-    if not isinstance(params, RegressionParams) or not isinstance(truth, RegressionParams):
-        raise ValueError("excess_risk needs two RegressionParams")
+    check_regression("params", params)
+    check_regression("truth", truth)
     R = params.coef.shape[0]
     if params.coef.shape[1] != truth.coef.shape[1] or truth.coef.shape[0] not in (1, R):
         raise ValueError(f"excess_risk: params {params.coef.shape} and truth {truth.coef.shape} "
@@ -353,6 +363,5 @@ def excess_risk(params: RegressionParams, truth: RegressionParams, cov=None) -> 
 def coef_norm(params: RegressionParams, truth=None) -> np.ndarray:
     """Euclidean norm of each chain's coefficient vector (``truth`` is ignored; the signature
     fits :func:`collapselab.run_loop`'s metrics)."""
-    if not isinstance(params, RegressionParams):
-        raise ValueError("coef_norm needs RegressionParams")
+    check_regression("params", params)
     return np.sqrt(np.einsum("ri,ri->r", params.coef, params.coef))

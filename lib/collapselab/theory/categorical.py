@@ -22,14 +22,14 @@ from scipy import linalg
 from scipy.signal import fftconvolve
 from scipy.stats import binom
 
-from .._validate import check_array, check_fraction, check_int, check_real
+from .._validate import check_array, check_bool, check_count, check_fraction, check_int, check_probs, check_real
 
 MAX_STATES = 5000  # largest n for the exact (n+1)-state computations: O(n^2) memory
 
 
 # ------------------------------------------------------------------------------ input checks
 def _p(p, open_interval: bool = False) -> np.ndarray:
-    p = check_array("p", p, ndim=(0, 1))
+    p = check_array("p", p, ndim=(0, 1), nonempty=True)
     if np.any(p < 0) or np.any(p > 1):
         raise ValueError("p must hold probabilities in [0, 1]")
     if open_interval and (np.any(p <= 0) or np.any(p >= 1)):
@@ -38,15 +38,8 @@ def _p(p, open_interval: bool = False) -> np.ndarray:
 
 
 def _vector(p) -> np.ndarray:
-    """A probability vector: p in [0, 1], summing to one."""
-    p = check_array("p", p, ndim=1)
-    if p.shape[0] < 2:
-        raise ValueError(f"p must have at least 2 categories, got shape {p.shape}")
-    if np.any(p < 0):
-        raise ValueError("p must be non-negative")
-    if abs(p.sum() - 1.0) > 1e-8:
-        raise ValueError(f"p must sum to 1 (found {p.sum():.12g})")
-    return p
+    """A probability vector: p in [0, 1], summing to one (dtype-appropriate tolerance)."""
+    return check_probs("p", p, ndim=1)
 
 
 def _n(n, exact: bool = False) -> int:
@@ -112,7 +105,7 @@ def survival_probability(p, n: int, generations: int) -> np.ndarray:
     scalar = p.ndim == 0
     p = np.atleast_1d(p)
     n = _n(n, exact=True)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     out = np.empty((generations + 1, p.shape[0]))
     out[0] = (p > 0).astype(float)
     if generations:
@@ -138,7 +131,7 @@ def fixation_probability(p):
 
 # ----------------------------------------------------------------------------- moments
 def _generations(generations):
-    return check_int("generations", generations, minimum=0)
+    return check_count("generations", generations, minimum=0)
 
 
 def frequency_variance(p, n: int, generations: int, alpha: float = 0.0,
@@ -154,6 +147,7 @@ def frequency_variance(p, n: int, generations: int, alpha: float = 0.0,
     for alpha = 0 this is V_t = V_{t-1} + (p(1-p) - V_{t-1}) / (n t^2) <= (pi^2/6) p(1-p)/n
     (:func:`accumulate_variance_bound`).
     Chapter 3, {prf:ref}`thm-03-wright-fisher`, {prf:ref}`thm-03-mix` and {prf:ref}`thm-03-accumulate`."""
+    accumulate = check_bool("accumulate", accumulate)
     p = _p(p)
     n = _n(n)
     T = _generations(generations)
@@ -216,6 +210,7 @@ def expected_tv_bounds(p, n: int, generations: int, alpha: float = 0.0,
     lower = sum_k p_k P(X_{k,t} = 0): every lost category contributes its whole truth mass;
     upper = min(1, (1/2) sum_k sqrt(Var p_{k,t})) by Jensen, since E p_{k,t} = p_k (and TV <= 1).
     ``survival`` (T+1, K) defaults to the exact survival of the schedule ({prf:ref}`thm-03-distances`)."""
+    accumulate = check_bool("accumulate", accumulate)
     p = _vector(p)
     T = _generations(generations)
     upper = np.minimum(1.0, 0.5 * np.sqrt(frequency_variance(p, n, T, alpha, accumulate)).sum(axis=1))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from .._validate import check_fraction, check_int, check_real
+from .._validate import check_array, check_bool, check_count, check_fraction, check_int, check_real, check_steps
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -40,11 +40,9 @@ def _ddof(ddof):
     return check_int("ddof", ddof, minimum=0, maximum=1)
 
 
-def _t(t):
-    arr = np.asarray(t)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
-        raise ValueError("t must be a non-negative integer or an array of them")
-    return arr
+def _t(t, name="t", per_item=1.0, work_per_item=1.0):
+    """t: a non-negative integer or integer array (integral floats accepted, as everywhere)."""
+    return check_steps(name, t, per_item=per_item, work_per_item=work_per_item)
 
 
 def real_points(n: int, alpha: float) -> int:
@@ -67,7 +65,7 @@ def mix_limit_factor(alpha) -> float | np.ndarray:
 
     Decreasing on (0, 1], F(1) = 1, F(alpha) ~ 1 / (2 alpha) as alpha -> 0 and +inf at alpha = 0
     (the replace chain has no stationary error).  Accepts a scalar or an array."""
-    arr = np.asarray(alpha, dtype=float)
+    arr = check_array("alpha", alpha)
     if arr.ndim == 0:
         a = check_fraction("alpha", float(arr))
         return float(np.inf) if a == 0.0 else 1.0 / (a * (2.0 - a))
@@ -82,7 +80,7 @@ def mix_known_variance_error(sigma2: float, n: int, alpha: float, t):
     the variance is known ({prf:ref}`thm-07-mix-mean`); a = 0 gives the random walk
     sigma^2 t / n."""
     sigma2, n = _sigma2(sigma2), _n(n)
-    t = _t(t)
+    t = _t(t, work_per_item=float(np.size(t)) * 10.0)
     a = realised_fraction(n, alpha)
     if a == 0.0:
         return sigma2 * t / n
@@ -116,8 +114,9 @@ def mix_moments(sigma2: float, n: int, alpha: float, generations: int, ddof: int
     from e_0 = 0, v_0 = sigma^2.  alpha = 0 gives chapter 2's replace chain, alpha = 1 the
     all-real loop.  Returns two arrays of length T + 1.
     """
+    known_variance = check_bool("known_variance", known_variance)
     sigma2, n, ddof = _sigma2(sigma2), _n(n), _ddof(ddof)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     m = real_points(n, alpha)
     A, b = _mix_system(sigma2, n, m, ddof, bool(known_variance))
     out = np.empty((generations + 1, 2))
@@ -139,6 +138,7 @@ def mix_fixed_point(sigma2: float, n: int, alpha: float, ddof: int = 0,
     Raises ValueError when alpha n rounds to zero real points: the replace chain has no
     stationary error (it is a random walk, or collapses, {prf:ref}`thm-02-mean-walk`).
     """
+    known_variance = check_bool("known_variance", known_variance)
     sigma2, n, ddof = _sigma2(sigma2), _n(n), _ddof(ddof)
     m = real_points(n, alpha)
     if m == 0:
@@ -160,6 +160,7 @@ def mix_error_factor(n: int, alpha: float, ddof: int = 0, known_variance: bool =
     """n e* / sigma^2: the stationary mean error under ``mix(alpha)`` relative to the statistical
     rate sigma^2 / n of one all-real generation ({prf:ref}`cor-07-shrinking`).  Tends to
     :func:`mix_limit_factor` as n grows with alpha fixed."""
+    known_variance = check_bool("known_variance", known_variance)
     e, _ = mix_fixed_point(1.0, n, alpha, ddof, known_variance)
     return float(_n(n) * e)
 
@@ -186,8 +187,9 @@ def accumulate_mix_moments(sigma2: float, n: int, alpha: float, generations: int
     from e_0 = 0, v_0 = sigma^2, W_0 = 0.  alpha = 0 gives chapter 2's accumulate
     ({prf:ref}`thm-02-accumulate`), alpha = 1 gives e_t = sigma^2 / (n t).
     """
+    known_variance = check_bool("known_variance", known_variance)
     sigma2, n, ddof = _sigma2(sigma2), _n(n), _ddof(ddof)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     m = real_points(n, alpha)
     k, a = n - m, m / n
     e = np.empty(generations + 1)
@@ -212,7 +214,7 @@ def memory_kernel(alpha: float, s, t):
     K(s, t) = Gamma(t + 1 - alpha) Gamma(s + 1) / (Gamma(s + 1 - alpha) Gamma(t + 1)) ~ (s/t)^alpha.
     Arrays broadcast; requires 0 <= s <= t."""
     alpha = check_fraction("alpha", alpha)
-    s, t = np.broadcast_arrays(_t(s), _t(t))
+    s, t = np.broadcast_arrays(_t(s, "s", 0.0, 0.0), _t(t, "t", 0.0, 0.0))
     if np.any(s > t):
         raise ValueError("memory_kernel needs s <= t")
     if alpha == 1.0:
@@ -224,7 +226,7 @@ def accumulate_mix_known_variance_error(sigma2: float, n: int, alpha: float, t):
     """E(mu_t - mu)^2 = (sigma^2 / n) sum_{s=1}^{t} K(s, t)^2 / s^2 under ``accumulate_mix`` with
     known variance ({prf:ref}`thm-07-crt-gauss`; K is :func:`memory_kernel`)."""
     sigma2, n = _sigma2(sigma2), _n(n)
-    t = _t(t)
+    t = _t(t, work_per_item=float(np.size(t)) * 10.0)
     a = realised_fraction(n, alpha)
     flat = np.atleast_1d(t).ravel()
     out = np.empty(flat.shape, dtype=float)

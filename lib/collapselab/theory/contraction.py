@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_array, check_fraction, check_int, check_real
+from .._validate import check_array, check_count, check_fraction, check_int, check_real, check_steps, finite_result
 from .contamination import real_points, realised_fraction
 
 # --------------------------------------------------------------------------------------------
@@ -29,10 +29,8 @@ from .contamination import real_points, realised_fraction
 
 
 def _t_array(t):
-    arr = np.asarray(t)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
-        raise ValueError("t must be a non-negative integer or an array of them")
-    return arr
+    """t: a non-negative integer or integer array (integral floats accepted, as everywhere)."""
+    return check_steps("t", t, per_item=0.0, work_per_item=0.0)
 
 
 def _nonneg(name, value):
@@ -49,6 +47,7 @@ def contraction_factor(alpha: float, L: float) -> float:
     return (1.0 - alpha) * L
 
 
+@finite_result('kappa', 't')
 def geometric_sum(kappa: float, t):
     """sum_{s=0}^{t-1} kappa^s = (1 - kappa^t) / (1 - kappa), and t when kappa = 1."""
     kappa = _nonneg("kappa", kappa)
@@ -59,6 +58,7 @@ def geometric_sum(kappa: float, t):
     return out if t.ndim else float(out)
 
 
+@finite_result('d0', 'eps', 'kappa', 't')
 def contraction_bound(d0: float, eps: float, kappa: float, t):
     """kappa^t d_0 + eps (1 - kappa^t) / (1 - kappa): the bound of {prf:ref}`lem-08-contraction`.
 
@@ -83,12 +83,13 @@ def contraction_limit(eps: float, kappa: float) -> float:
     return 0.0 if eps == 0.0 else float("inf")
 
 
+@finite_result('d0', 'eps', 'kappa', 'generations')
 def iterate_recursion(d0: float, eps, kappa, generations: int) -> np.ndarray:
     """d_0, ..., d_T of the recursion with equality, ``d_t = eps_t + kappa_t d_{t-1}``.
 
     ``eps`` and ``kappa`` are scalars or arrays of length T (their values at t = 1..T)."""
     d0 = _nonneg("d0", d0)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     eps = np.broadcast_to(check_array("eps", eps, ndim=(0, 1), nonnegative=True), (generations,))
     kappa = np.broadcast_to(check_array("kappa", kappa, ndim=(0, 1), nonnegative=True), (generations,))
     d = np.empty(generations + 1)
@@ -126,7 +127,7 @@ def estimate_contraction(d, method: str = "relative", min_points: int = 3):
     if method not in ("relative", "ols"):
         raise ValueError(f"method must be 'relative' or 'ols', got {method!r}")
     if d.shape[0] - 1 < min_points:
-        raise ValueError(f"d must hold at least {min_points + 1} generations, got {d.shape[0]}")
+        raise ValueError(f"d must hold at least min_points + 1 = {min_points + 1} generations, got {d.shape[0]}")
     x, y = d[:-1], d[1:]
     if method == "relative":
         if np.any(x <= 0):
@@ -166,6 +167,7 @@ def _model_checks(n, alpha, tau, ddof, gain):
     return n, alpha, tau, ddof, gain
 
 
+@finite_result('tau')
 def variance_sensitivity(tau: float, n: int, ddof: int = 0) -> float:
     """L = tau^2 (n-1)/(n-ddof): sensitivity of the fitted variance to the sampler's variance.
 
@@ -177,6 +179,7 @@ def variance_sensitivity(tau: float, n: int, ddof: int = 0) -> float:
     return tau**2 * (n - 1) / (n - ddof)
 
 
+@finite_result('tau')
 def variance_kappa(alpha: float, tau: float, n: int, ddof: int = 0) -> float:
     """kappa = (1 - alpha) tau^2 (n-1)/(n-ddof), with alpha the realised fraction round(alpha n)/n.
 
@@ -198,12 +201,14 @@ def critical_tau(alpha: float, n: int, ddof: int = 0) -> float:
     return float(np.sqrt((n - ddof) / ((1.0 - alpha) * (n - 1))))
 
 
+@finite_result('tau')
 def critical_alpha(tau: float, n: int, ddof: int = 0) -> float:
     """Smallest real fraction with (1 - alpha) L < 1, L = tau^2 (n-1)/(n-ddof): max(0, 1 - 1/L)."""
     L = variance_sensitivity(tau, n, ddof)
     return float(max(0.0, 1.0 - 1.0 / L))
 
 
+@finite_result('tau', 'gain', 'bias', 'mu')
 def tempered_moment_matrix(alpha: float, tau: float, n: int, ddof: int = 0, gain: float = 1.0,
                            bias: float = 0.0, mu: float = 0.0, sigma2: float = 1.0):
     """The affine map of {prf:ref}`thm-08-tempered` on x = (E m, E m^2, E v): x_t = A x_{t-1} + c.
@@ -239,6 +244,7 @@ def tempered_moment_matrix(alpha: float, tau: float, n: int, ddof: int = 0, gain
     return A, c
 
 
+@finite_result('tau', 'gain', 'bias', 'mu')
 def tempered_moments(alpha: float, tau: float, n: int, generations: int, ddof: int = 0,
                      gain: float = 1.0, bias: float = 0.0, mu: float = 0.0, sigma2: float = 1.0):
     """Exact E m_t, E(m_t - mu)^2 and E v_t, t = 0..T, for the tempered Gaussian under mix(alpha).
@@ -248,7 +254,7 @@ def tempered_moments(alpha: float, tau: float, n: int, generations: int, ddof: i
     sampler.  Real data are fresh each generation (``mix(alpha)`` with ``fresh_real=True``).
     Returns a dict of arrays of length T + 1: ``mean``, ``msd`` (mean squared deviation of
     m_t from mu) and ``var``."""
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     A1, c1 = tempered_moment_matrix(alpha, 1.0, n, ddof, 1.0, 0.0, mu, sigma2)
     A, c = tempered_moment_matrix(alpha, tau, n, ddof, gain, bias, mu, sigma2)
     x = np.empty((generations + 1, 3))
@@ -260,6 +266,7 @@ def tempered_moments(alpha: float, tau: float, n: int, generations: int, ddof: i
     return {"mean": mean, "msd": np.maximum(msd, 0.0), "var": var}
 
 
+@finite_result('tau', 'gain')
 def tempered_growth_rate(alpha: float, tau: float, n: int, ddof: int = 0, gain: float = 1.0) -> float:
     """Spectral radius of the moment map A: the exact asymptotic growth (or decay) factor
     ({prf:ref}`thm-08-threshold`).
@@ -296,6 +303,7 @@ def exact_critical_tau(alpha: float, n: int, ddof: int = 0, gain: float = 1.0) -
     return float(np.sqrt(tau2))
 
 
+@finite_result('tau')
 def variance_error_terms(alpha: float, tau: float, n: int, generations: int, ddof: int = 0,
                          sigma2: float = 1.0):
     """The pieces of the variance recursion written in the lemma's form, t = 1..T.
@@ -318,6 +326,7 @@ def variance_error_terms(alpha: float, tau: float, n: int, generations: int, ddo
     return kappa, beta
 
 
+@finite_result('tau')
 def mean_noise_terms(alpha: float, tau: float, n: int, generations: int, ddof: int = 0,
                      sigma2: float = 1.0) -> np.ndarray:
     """eps_t = sqrt(E xi_t^2) for the mean, t = 1..T, when mu = 0, g = 1, b = 0.

@@ -24,7 +24,7 @@ import numpy as np
 from scipy import integrate, stats
 from scipy.special import erf, ndtri
 
-from .._validate import check_int, check_real
+from .._validate import check_array, check_bool, check_count, check_int, check_real, finite_result
 from . import gaussian
 
 _SQRT2 = math.sqrt(2.0)
@@ -50,7 +50,8 @@ def _check_keep(keep):
 # ------------------------------------------------------------------------------------------
 
 def truncation_point(keep):
-    """z = Phi^{-1}((1 + q)/2): keeping |X - m| <= z s keeps the central fraction q of N(m, s^2)."""
+    """z = Phi^{-1}((1 + q)/2): keeping |X - m| <= z s keeps the central fraction q of N(m, s^2)
+    (z = inf for q = 1: the whole line is kept)."""
     q = _check_keep(keep)
     z = ndtri((1.0 + q) / 2.0)
     return float(z) if z.ndim == 0 else z
@@ -63,10 +64,13 @@ def truncated_variance_factor(keep):
     variance ({prf:ref}`thm-13-truncation`).  v(1) = 1 and v(q) ~ z^2/3 -> 0 as q -> 0; v is
     increasing in q.  Accepts a float or an array of fractions in (0, 1]."""
     q = _check_keep(keep)
-    z = ndtri((1.0 + q) / 2.0)
+    # for q below ~1e-8, (1 + q)/2 rounds to 1/2: use z ~ q sqrt(pi/2) (Phi^-1 near 1/2)
+    z = np.where(q < 1e-8, q * np.sqrt(np.pi / 2), ndtri((1.0 + q) / 2.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         mass = erf(z / _SQRT2)                      # 2 Phi(z) - 1, accurate for small z
         v = 1.0 - 2.0 * z * _INV_SQRT_2PI * np.exp(-0.5 * z * z) / mass
+    # the formula cancels for small z: there v = z^2/3 (1 - 2 z^2/15 + ...)
+    v = np.where(z < 1e-4, z * z / 3.0 * (1.0 - 2.0 * z * z / 15.0), v)
     v = np.where(np.isinf(z), 1.0, v)
     v = np.clip(v, 0.0, 1.0)
     return float(v) if v.ndim == 0 else v
@@ -76,6 +80,8 @@ def candidates_needed(n: int, keep: float) -> int:
     """m = ceil(n / keep): the candidates the top-fraction rule draws to keep n of them."""
     n = check_int("n", n, minimum=1)
     q = float(_check_keep(keep))
+    if n / q > 1e15:
+        raise ValueError(f"keep={q:g} is too small for n={n}: it needs about {n / q:.3g} candidates")
     return max(n, int(math.ceil(n / q - 1e-9)))
 
 
@@ -139,10 +145,11 @@ def curated_schedule_moments(sigma2: float, n: int, generations: int, schedule, 
     ``curate_first`` (this matches ``run_loop(..., synthetic=Curated(..., curate_model0=...))``).
 
     Returns (expected_variance, expected_mean_sq_error), two arrays of length T + 1."""
+    curate_first = check_bool("curate_first", curate_first)
     from ..schedules import Schedule
 
     sigma2, n, ddof = _checks(sigma2, n, ddof)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     _check_keep(keep)
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
@@ -168,6 +175,7 @@ def curated_expected_variance(sigma2: float, n: int, t, *, keep: float, rule: st
     """E[sigma_t^2] = sigma^2 c^t f^(t-1) under replace with curation by the model's own
     likelihood (f^t if ``curate_first``), c = (n-1)/(n-ddof), f = :func:`curation_factor`
     ({prf:ref}`thm-13-typicality`)."""
+    curate_first = check_bool("curate_first", curate_first)
     sigma2, n, ddof = _checks(sigma2, n, ddof)
     t = np.asarray(t)
     if not np.issubdtype(t.dtype, np.integer) or np.any(t < 0):
@@ -227,8 +235,10 @@ def gaussian_log_ratio_bound(target_mean, target_var, model_mean, model_var):
 
     Finite iff model_var > target_var (then log(s_q/s_p) + (m_p - m_q)^2 / (2 (s_q^2 - s_p^2)))
     or the two are equal (0); +inf otherwise ({prf:ref}`thm-13-rejection`).  Broadcasts."""
-    mp, vp, mq, vq = (np.asarray(a, dtype=float) for a in (target_mean, target_var, model_mean,
-                                                           model_var))
+    mp, vp, mq, vq = (check_array(name, a) for name, a in (("target_mean", target_mean),
+                                                          ("target_var", target_var),
+                                                          ("model_mean", model_mean),
+                                                          ("model_var", model_var)))
     for name, a in (("target_mean", mp), ("target_var", vp), ("model_mean", mq),
                     ("model_var", vq)):
         if a.size and not np.all(np.isfinite(a)):
@@ -243,6 +253,7 @@ def gaussian_log_ratio_bound(target_mean, target_var, model_mean, model_var):
     return float(out) if out.ndim == 0 else out
 
 
+@finite_result('target_mean', 'model_mean', 'M')
 def rejection_kept_moments(target_mean: float, target_var: float, model_mean: float,
                            model_var: float, M: float) -> dict:
     """Acceptance rate, mean and variance of the points kept by rejection sampling from

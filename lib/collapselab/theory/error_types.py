@@ -37,7 +37,7 @@ import numpy as np
 from scipy import optimize
 from scipy.special import ndtr
 
-from .._validate import check_array, check_fraction, check_int, check_real
+from .._validate import check_array, check_count, check_fraction, check_int, check_real, check_size, simplex_tolerance
 
 _SUM_TOL = 1e-8
 
@@ -46,15 +46,20 @@ _SUM_TOL = 1e-8
 # validation
 # --------------------------------------------------------------------------------------------
 def _probs(name: str, p, ndim=None) -> np.ndarray:
-    """Probability vectors along the last axis: finite, non-negative, summing to one."""
+    """Probability vectors along the last axis: finite, non-negative, summing to one (tolerance
+    suited to the dtype: float32 vectors are accepted and renormalised in float64)."""
+    src = getattr(p, "dtype", np.dtype(float))
     p = check_array(name, p, ndim=ndim)
     if p.ndim == 0 or p.shape[-1] < 1:
         raise ValueError(f"{name} must hold probability vectors along its last axis, got shape {p.shape}")
     if np.any(p < 0):
         raise ValueError(f"{name} must be non-negative")
     total = p.sum(axis=-1)
-    if np.any(np.abs(total - 1.0) > _SUM_TOL):
-        raise ValueError(f"{name} must sum to 1 along the last axis")
+    tol = simplex_tolerance(src if np.issubdtype(np.dtype(src), np.floating) else float, p.shape[-1])
+    if np.any(np.abs(total - 1.0) > tol):
+        raise ValueError(f"{name} must sum to 1 along the last axis (tolerance {tol:.2g})")
+    if np.dtype(src) != np.float64:
+        p = p / p.sum(axis=-1, keepdims=True)
     return p
 
 
@@ -165,6 +170,8 @@ def nucleus_mask(p, top_p: float) -> np.ndarray:
 
     The kept set is the smallest prefix of the ranking whose mass reaches top_p, the
     convention of Holtzman et al. (2020) and of common language-model libraries."""
+    if top_p is None:
+        raise ValueError("top_p must be a real number in (0, 1], got None")
     p = _probs("p", p)
     top_p = check_top_p(top_p)
     order = np.argsort(-p, axis=-1, kind="stable")
@@ -182,6 +189,8 @@ def truncate_top_p(p, top_p: float) -> np.ndarray:
 
     top_p = 1 returns p unchanged (a copy).  The discarded mass is at most 1 - top_p.
     Chapter 11, {prf:ref}`def-11-samplers`."""
+    if top_p is None:
+        raise ValueError("top_p must be a real number in (0, 1], got None")
     p = _probs("p", p)
     top_p = check_top_p(top_p)
     if top_p == 1.0:
@@ -252,7 +261,7 @@ def population_trajectory(p_star, generations: int, schedule=None, tau=1.0,
     from ..schedules import Schedule, replace
 
     p_star = _probs("p_star", p_star, ndim=1)
-    T = check_int("generations", generations, minimum=0)
+    T = check_count("generations", generations, minimum=0)
     schedule = replace() if schedule is None else schedule
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a Schedule, got {schedule!r}")
@@ -343,6 +352,8 @@ def nucleus_limit(p_star, top_p: float, max_steps: int = 10_000) -> dict:
     |S| < 1 / (1 - top_p) ({prf:ref}`prop-11-truncation`).  Returns ``probs`` (the limit),
     ``support`` (its size), ``steps`` (the first step after which nothing changes) and
     ``sizes`` (support size after each step, starting with p*'s)."""
+    if top_p is None:
+        raise ValueError("top_p must be a real number in (0, 1], got None")
     p_star = _probs("p_star", p_star, ndim=1)
     top_p = check_top_p(top_p)
     max_steps = check_int("max_steps", max_steps, minimum=1)
@@ -418,6 +429,7 @@ def two_category_fixed_points(alpha: float, tau: float, x_star: float = 0.5, gri
     tau = check_tau(tau)
     x_star = check_fraction("x_star", x_star)
     grid = check_int("grid", grid, minimum=11)
+    check_size(f"grid={grid}", 8.0 * grid)
     beta = 1.0 / tau
 
     def h(x):
@@ -459,6 +471,9 @@ def loss_probability_bound(n: int, surviving: int, tau: float) -> float:
     ({prf:ref}`thm-11-finite`)."""
     n = check_int("n", n, minimum=1)
     s = check_int("surviving", surviving, minimum=1)
+    if isinstance(tau, (bool, np.bool_)) or not isinstance(tau, (int, float, np.integer, np.floating)) \
+            or np.isnan(tau):
+        raise ValueError(f"tau must be a real number >= 1 (or inf), got {tau!r}")
     tau = float(tau)
     if not (tau >= 1.0):
         raise ValueError(f"tau must be >= 1 for this bound, got {tau}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 
-from .._validate import check_int, check_real
+from .._validate import check_count, check_int, check_real, check_steps, finite_result
 
 
 def _checks(sigma2, n, ddof):
@@ -23,15 +23,14 @@ def _checks(sigma2, n, ddof):
 
 
 def _t(t):
-    t = np.asarray(t)
-    if not np.issubdtype(t.dtype, np.integer) or np.any(t < 0):
-        raise ValueError("t must be a non-negative integer or an array of them")
-    return t
+    """t: a non-negative integer or integer array (integral floats accepted, as everywhere)."""
+    return check_steps("t", t, per_item=0.0, work_per_item=0.0)
 
 
 def variance_factor(n: int, ddof: int = 0) -> float:
     """c = E[sigma_t^2 / sigma_{t-1}^2] = (n - 1) / (n - ddof) under replace."""
     n = check_int("n", n, minimum=2)
+    ddof = check_int("ddof", ddof, minimum=0, maximum=1)
     return (n - 1) / (n - ddof)
 
 
@@ -45,6 +44,7 @@ def expected_variance(sigma2: float, n: int, t, ddof: int = 0):
     return sigma2 * variance_factor(n, ddof) ** _t(t)
 
 
+@finite_result('sigma2', 't')
 def variance_second_moment(sigma2: float, n: int, t, ddof: int = 0):
     """E[sigma_t^4] = sigma^4 ((n-1)(n+1)/(n-ddof)^2)^t under replace (E[chi2_k^2] = k(k+2)).
 
@@ -123,7 +123,7 @@ def accumulate_moments(sigma2: float, n: int, generations: int, ddof: int = 0):
     Returns (expected_variance, expected_mean_sq_error), two arrays of length T + 1.
     """
     sigma2, n, ddof = _checks(sigma2, n, ddof)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     var = np.empty(generations + 1)
     msd = np.empty(generations + 1)
     var[0], msd[0], scatter = sigma2, 0.0, 0.0
@@ -143,6 +143,7 @@ def accumulate_mean_bound(sigma2: float, n: int) -> float:
 def accumulate_variance_limit(sigma2: float, n: int, ddof: int = 0, terms: int = 200_000) -> float:
     """lim_t E[sigma_t^2] under accumulate: sigma^2 (n-1)/(n-ddof) prod_{t>=2} (1 - 1/(t (n t - ddof))) > 0."""
     sigma2, n, ddof = _checks(sigma2, n, ddof)
+    terms = check_count("terms", terms, minimum=3, work_per_item=10.0)
     t = np.arange(2, terms, dtype=float)
     log_prod = np.sum(np.log1p(-1.0 / (t * (n * t - ddof))))
     # tail of the product beyond `terms`: sum_{t>=terms} 1/(n t^2) ~ 1/(n terms)
@@ -174,7 +175,7 @@ def schedule_moments(sigma2: float, n: int, generations: int, schedule, ddof: in
     from ..schedules import Schedule
 
     sigma2, n, ddof = _checks(sigma2, n, ddof)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a Schedule, got {schedule!r}")
     if not schedule.fresh_real:

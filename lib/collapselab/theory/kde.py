@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_fraction, check_int, check_real
+from .._validate import check_array, check_count, check_fraction, check_int, check_kde, check_real, check_size, check_steps, check_work, finite_result
 from ..models.kde import RULES, KDEParams, convolve, tv_distance
 
 
@@ -37,16 +37,17 @@ def _n(n):
     return check_int("n", n, minimum=2)
 
 
-def _t(t, minimum: int = 0):
-    arr = np.asarray(t)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < minimum):
+def _t(t, minimum: int = 0, per_item: float = 0.0):
+    """t: an integer >= minimum or an integer array (integral floats accepted, as everywhere);
+    ``per_item``: array entries needed per generation up to max(t) (size guard)."""
+    arr = check_steps("t", t, per_item=per_item, work_per_item=per_item)
+    if arr.size and np.any(arr < minimum):
         raise ValueError(f"t must be an integer >= {minimum} or an array of them, got {t!r}")
     return arr
 
 
 def _truth(truth) -> KDEParams:
-    if not isinstance(truth, KDEParams):
-        raise ValueError(f"truth must be KDEParams, got {type(truth).__name__}")
+    check_kde("truth", truth)
     if truth.replicates != 1:
         raise ValueError(f"truth must describe one distribution (1 chain), got {truth.replicates}")
     return truth
@@ -61,6 +62,7 @@ def variance_factor(n: int) -> float:
     return (n - 1) / n
 
 
+@finite_result('sigma2', 'h', 't')
 def expected_variance(sigma2: float, h: float, n: int, t):
     """E V_t = c^t sigma^2 + n h^2 (1 - c^t) under replace ({prf:ref}`thm-05-variance`).
 
@@ -70,6 +72,7 @@ def expected_variance(sigma2: float, h: float, n: int, t):
     return c ** t * sigma2 + n * h * h * (1 - c ** t)
 
 
+@finite_result('h')
 def stationary_variance(h: float, n: int) -> float:
     """lim_t E V_t = n h^2 under replace ({prf:ref}`thm-05-variance`)."""
     h, n = _h(h), _n(n)
@@ -82,6 +85,7 @@ def neutral_bandwidth(sigma2: float, n: int) -> float:
     return float(np.sqrt(sigma2 / n))
 
 
+@finite_result('sigma2', 'h', 't')
 def population_variance(sigma2: float, h: float, t):
     """sigma^2 + t h^2: the variance of p_0 * N(0, t h^2), the n -> oo limit of E V_t
     ({prf:ref}`thm-05-variance`) and the variance of the mean density
@@ -90,6 +94,7 @@ def population_variance(sigma2: float, h: float, t):
     return sigma2 + t * h * h
 
 
+@finite_result('sigma2', 'h', 't')
 def expected_mean_sq_drift(sigma2: float, h: float, n: int, t):
     """E (mean_t - mu)^2 = sigma^2 + t h^2 - E V_t under replace (law of total variance applied
     to {prf:ref}`thm-05-mean-density`); equals (1/n) sum_{s<t} E V_s."""
@@ -99,13 +104,14 @@ def expected_mean_sq_drift(sigma2: float, h: float, n: int, t):
 # ------------------------------------------------------------------------------------------
 # accumulate and mix
 # ------------------------------------------------------------------------------------------
+@finite_result('sigma2', 'h')
 def accumulate_expected_variance(sigma2: float, h: float, n: int, generations: int) -> np.ndarray:
     """Exact E V_t, t = 0..T, under accumulate ({prf:ref}`thm-05-accumulate`).
 
     With W_t the scatter of the pool of n t points:  E W_t = E W_{t-1} + (n - 1 + (t-1)/t) E V_{t-1},
     E V_t = E W_t / (n t) + h^2,  V_0 = sigma^2."""
     sigma2, h, n = _sigma2(sigma2), _h(h), _n(n)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     var = np.empty(generations + 1)
     var[0], scatter = sigma2, 0.0
     for t in range(1, generations + 1):
@@ -116,12 +122,13 @@ def accumulate_expected_variance(sigma2: float, h: float, n: int, generations: i
 
 def harmonic(t):
     """H_t = 1 + 1/2 + ... + 1/t (H_0 = 0)."""
-    t = _t(t)
+    t = _t(t, per_item=2.0)
     tmax = int(np.max(t)) if t.size else 0
     cums = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, tmax + 1))])
     return cums[t]
 
 
+@finite_result('sigma2', 'h')
 def accumulate_population_variance(sigma2: float, h: float, t):
     """sigma^2 + h^2 H_t: the n -> oo limit of E V_t under accumulate ({prf:ref}`thm-05-accumulate`).
     Logarithmic growth, H_t ~ log t + 0.577."""
@@ -133,7 +140,8 @@ def accumulate_smoothing_weights(t: int) -> np.ndarray:
     """q_t(k), k = 0..t: in the population limit of accumulate, model t is
     sum_k q_t(k) p_0 * N(0, k h^2), with q_0 = delta_0 and q_t = (1/t) sum_{s<t} shift(q_s)
     ({prf:ref}`thm-05-accumulate`).  sum_k k q_t(k) = H_t and q_t(1) = 1/t."""
-    t = check_int("t", t, minimum=0)
+    t = check_count("t", t, minimum=0)
+    check_size(f"t={t} (a triangle of (t+1)^2 weights)", float(t + 1) ** 2)
     q = [np.zeros(t + 1) for _ in range(t + 1)]
     q[0][0] = 1.0
     running = np.zeros(t + 1)
@@ -143,6 +151,7 @@ def accumulate_smoothing_weights(t: int) -> np.ndarray:
     return q[t]
 
 
+@finite_result('sigma2', 'h')
 def mix_population_variance(sigma2: float, h: float, alpha: float, t):
     """sigma^2 + h^2 (1 - (1-alpha)^t)/alpha: the n -> oo variance under mix(alpha) (fresh real
     share alpha each generation); bounded by sigma^2 + h^2/alpha for alpha > 0."""
@@ -159,7 +168,9 @@ def population_density(truth: KDEParams, h: float, t: int, schedule: str = "repl
     replace: p_0 * N(0, t h^2) ({prf:ref}`thm-05-mean-density`); accumulate: the mixture
     sum_k q_t(k) p_0 * N(0, k h^2) of {prf:ref}`thm-05-accumulate`."""
     truth, h = _truth(truth), _h(h)
-    t = check_int("t", t, minimum=0)
+    t = check_count("t", t, minimum=0)
+    if not np.isfinite(t * h * h):
+        raise ValueError(f"h={h} and t={t} overflow float64 (t h^2 is infinite)")
     if schedule == "replace":
         return convolve(truth, t * h * h)
     if schedule != "accumulate":
@@ -187,6 +198,7 @@ def rule_growth_factor(n: int, rule: str = "normal") -> float:
     return float((n - 1) / n + RULES[rule] ** 2 * n ** (-0.4))
 
 
+@finite_result('sigma2', 't')
 def expected_variance_rule(sigma2: float, n: int, t, rule: str = "normal"):
     """sigma^2 rho^t ({prf:ref}`prop-05-rule`): exact for the normal rule, an upper bound for
     Silverman's."""
@@ -228,7 +240,7 @@ def expected_ise(truth: KDEParams, h: float, n: int, t):
     """Exact E int (p_t - p_0)^2 under replace for a Gaussian-mixture truth ({prf:ref}`thm-05-mise`).
 
     = integrated_variance(t) + population_ise(t)  (variance + squared bias)."""
-    truth, h, n, t = _truth(truth), _h(h), _n(n), _t(t)
+    truth, h, n, t = _truth(truth), _h(h), _n(n), _t(t, per_item=4.0)
     out = _expected_sq_norm(truth, h, n, t) - 2 * _gram(truth, t * h * h) + _gram(truth, 0.0 * t)
     return np.maximum(out, 0.0)
 
@@ -236,7 +248,7 @@ def expected_ise(truth: KDEParams, h: float, n: int, t):
 def integrated_variance(truth: KDEParams, h: float, n: int, t):
     """E int (p_t - p_0 * N(0, t h^2))^2 = int Var p_t(x) dx under replace ({prf:ref}`thm-05-mise`);
     -> 0 as n -> oo."""
-    truth, h, n, t = _truth(truth), _h(h), _n(n), _t(t)
+    truth, h, n, t = _truth(truth), _h(h), _n(n), _t(t, per_item=4.0)
     return np.maximum(_expected_sq_norm(truth, h, n, t) - _gram(truth, 2 * t * h * h), 0.0)
 
 
@@ -259,16 +271,22 @@ def population_tv(truth: KDEParams, h: float, t, points: int = 4001):
                          None if truth.weights is None else np.repeat(truth.weights, len(flat), axis=0))
     lo = float(np.min(truth.centres - 8 * np.sqrt(truth.widths ** 2 + tau2.max())))
     hi = float(np.max(truth.centres + 8 * np.sqrt(truth.widths ** 2 + tau2.max())))
-    grid = np.linspace(lo, hi, check_int("points", points, minimum=16))
+    points = check_int("points", points, minimum=16)
+    check_size(f"points={points} for {np.size(t)} generations and {truth.centres.shape[1]} centres",
+               2.0 * points * max(np.size(t), 1) * truth.centres.shape[1])
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(f"h={h} or t is too large: the smoothed truth's support overflows float64")
+    grid = np.linspace(lo, hi, points)
     return tv_distance(many, truth, grid=grid).reshape(np.shape(t))
 
 
+@finite_result('sigma2', 'h', 't')
 def tv_bound(sigma2: float, h: float, n: int, t):
     """Upper bound on E TV(p_t, p_0 * N(0, t h^2)) under replace ({prf:ref}`thm-05-convergence`):
 
         (1/2) sum_{s=1}^{t} sqrt( sqrt(pi) sqrt(sigma^2 + (s - 1/2) h^2) / (h n) ).
     """
-    sigma2, h, n, t = _sigma2(sigma2), _h(h), _n(n), _t(t)
+    sigma2, h, n, t = _sigma2(sigma2), _h(h), _n(n), _t(t, per_item=4.0)
     tmax = int(np.max(t)) if np.size(t) else 0
     s = np.arange(1, tmax + 1)
     terms = np.sqrt(np.sqrt(np.pi) * np.sqrt(sigma2 + (s - 0.5) * h * h) / (h * n))
@@ -285,7 +303,9 @@ def expected_founders(n: int, t):
     started at 1 is absorbed at 0 within t - 1 steps)).  Exact, by iterating the binomial
     transition matrix; the same for every bandwidth."""
     n = check_int("n", n, minimum=2, maximum=5000)
-    t = _t(t, minimum=1)
+    t = _t(t, minimum=1, per_item=1.0)
+    check_work(f"t={int(np.max(t)) if np.size(t) else 0} steps with n={n}",
+               (int(np.max(t)) if np.size(t) else 0) * (n + 1.0) ** 2)
     from scipy.stats import binom
 
     i = np.arange(n + 1)

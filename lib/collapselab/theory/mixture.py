@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binom
 
-from .._validate import check_array, check_fraction, check_int
+from .._validate import PY_STEP, check_array, check_bool, check_count, check_fraction, check_int, check_size, check_work
 from ..schedules import Schedule, replace
 
 __all__ = ["binomial_transition", "weight_variance", "weight_variance_limit",
@@ -49,6 +49,13 @@ def _sizes(schedule: Schedule, n: int, generations: int):
     return sizes[:generations]
 
 
+def _matrix_budget(n: int, generations: int) -> None:
+    """Size guards for the (n+1)-state recursions: an (n+1)^2 matrix, T vector-matrix products."""
+    check_size(f"n={n} (a transition matrix of (n+1)^2 entries)", 3.0 * (n + 1.0) ** 2)
+    check_work(f"generations={generations} steps of an (n+1)-state chain with n={n}",
+               generations * ((n + 1.0) ** 2 + PY_STEP))
+
+
 def binomial_transition(n: int, n_real: int = 0, p_real: float = 0.0) -> np.ndarray:
     """Transition matrix (n+1, n+1) of a component's count in the labelled loop.
 
@@ -58,6 +65,7 @@ def binomial_transition(n: int, n_real: int = 0, p_real: float = 0.0) -> np.ndar
     Binomial(n_real, p_real) + Binomial(n - n_real, i/n).  With ``n_real = 0`` this is the
     Wright--Fisher chain of chapter 3 ({prf:ref}`thm-06-weights`)."""
     n = check_int("n", n, minimum=1)
+    check_size(f"n={n} (a transition matrix of (n+1)^2 entries)", 3.0 * (n + 1.0) ** 2)
     n_real = check_int("n_real", n_real, minimum=0, maximum=n)
     p_real = check_fraction("p_real", p_real)
     n_synth = n - n_real
@@ -85,7 +93,7 @@ def weight_variance(p0: float, n: int, generations: int, schedule: Schedule | No
     """
     p0 = _p0(p0)
     n = check_int("n", n, minimum=1)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     schedule = _schedule(schedule)
     q = p0 * (1 - p0)
     v = np.zeros(generations + 1)
@@ -108,6 +116,7 @@ def weight_variance_limit(p0: float, n: int, alpha: float = 0.0, accumulate: boo
       by Euler's product sin(pi x)/(pi x) = prod_s (1 - x^2/s^2)
       ({prf:ref}`thm-06-accumulate-weights`).
     """
+    accumulate = check_bool("accumulate", accumulate)
     p0 = _p0(p0)
     n = check_int("n", n, minimum=1)
     alpha = check_fraction("alpha", alpha)
@@ -133,8 +142,10 @@ def loss_probability(p0: float, n: int, generations: int, schedule: Schedule | N
     """
     p0 = _p0(p0)
     n = check_int("n", n, minimum=1)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
     schedule = _schedule(schedule)
+    if not schedule.accumulate:
+        _matrix_budget(n, generations)
     out = np.zeros(generations + 1)
     out[0] = float(p0 == 0.0)
     if generations == 0:
@@ -187,7 +198,8 @@ def component_variance_replace(p0: float, n: int, generations: int):
     if p0 == 0.0:
         raise ValueError("p0 must be > 0: a component of weight 0 has no variance to follow")
     n = check_int("n", n, minimum=2)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0)
+    _matrix_budget(n, generations)
     ratio = np.ones(generations + 1)
     alive = np.ones(generations + 1)
     if generations == 0:

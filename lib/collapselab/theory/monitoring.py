@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_array, check_fraction, check_int, check_real
+from .._validate import PY_STEP, check_array, check_fraction, check_int, check_real, check_size, check_work, finite_result
 from ..models.gaussian import Normal1DParams, NormalParams
 
 
+@finite_result('mean_diff', 'cov', 'bandwidth')
 def gaussian_kernel_mean(mean_diff, cov, bandwidth):
     """E exp(-|Z|^2 / (2 h^2)) for Z ~ N(mean_diff, cov).
 
@@ -54,6 +55,8 @@ def mmd2_gaussians(p, q, bandwidth):
     expectation is :func:`gaussian_kernel_mean`.  ``p``, ``q``: two
     :class:`~collapselab.models.gaussian.Normal1DParams` or two
     :class:`~collapselab.models.gaussian.NormalParams`.  Returns an array of shape (R,)."""
+    from ..metrics import _pair
+    _pair(p, q, "mmd2_gaussians")
     if isinstance(p, Normal1DParams) and isinstance(q, Normal1DParams):
         vp, vq = np.asarray(p.var, float), np.asarray(q.var, float)
         zero = np.zeros(np.broadcast_shapes(vp.shape, vq.shape))
@@ -78,6 +81,8 @@ def run_alarm_probability(q: float, consecutive: int, horizon: int) -> float:
     q = check_fraction("q", q)
     m = check_int("consecutive", consecutive, minimum=1)
     T = check_int("horizon", horizon, minimum=1)
+    check_size(f"consecutive={m}", 3.0 * m)
+    check_work(f"horizon={T} generations with consecutive={m}", T * (PY_STEP + 3.0 * m))
     state = np.zeros(m)  # probability of a current run of length j (no alarm yet)
     state[0] = 1.0
     alarm = 0.0
@@ -105,6 +110,11 @@ def per_generation_level(false_alarm: float, consecutive: int, horizon: int) -> 
     a = check_real("false_alarm", false_alarm, minimum=0.0, maximum=1.0, strict_min=True)
     if a >= 1.0:
         return 1.0
+    m = check_int("consecutive", consecutive, minimum=1)
+    T = check_int("horizon", horizon, minimum=1)
+    check_size(f"consecutive={m}", 3.0 * m)
+    check_work(f"80 bisection steps over horizon={T} generations with consecutive={m}",
+               80.0 * T * (PY_STEP + 3.0 * m))
     lo, hi = 0.0, 1.0
     for _ in range(80):
         mid = 0.5 * (lo + hi)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma
 
-from .._validate import check_array, check_int, check_real
+from .._validate import check_array, check_int, check_real, check_size, check_steps
 
 
 def _checks(sigma2, d, T):
@@ -27,15 +27,14 @@ def _checks(sigma2, d, T):
     d = check_int("d", d, minimum=1)
     T = check_int("T", T, minimum=1)
     if T < d + 2:
-        raise ValueError(f"T must be >= d + 2 = {d + 2} for a finite expected risk, got T = {T}")
+        raise ValueError(f"T must be >= d + 2 = {d + 2} (d={d}) for a finite expected risk, got T = {T}")
     return sigma2, d, T
 
 
-def _t(t):
-    t = np.asarray(t)
-    if not np.issubdtype(t.dtype, np.integer) or np.any(t < 0):
-        raise ValueError("t must be a non-negative integer or an array of them")
-    return t
+def _t(t, per_item: float = 0.0):
+    """t: a non-negative integer or integer array (integral floats accepted, as everywhere);
+    ``per_item``: array entries needed per generation up to max(t) (size guard)."""
+    return check_steps("t", t, per_item=per_item, work_per_item=per_item)
 
 
 def ols_risk(sigma2: float, d: int, T: int) -> float:
@@ -78,8 +77,11 @@ def accumulate_terms(d: int, T: int, t: int) -> np.ndarray:
     """The k-th increment of the accumulate risk in units of sigma^2, k = 1..t (fresh design):
     d / (k (k T - d - 1))  ({prf:ref}`thm-04-accumulate`)."""
     d = check_int("d", d, minimum=1)
-    T = check_int("T", T, minimum=d + 2)
+    T = check_int("T", T, minimum=1)
+    if T < d + 2:
+        raise ValueError(f"T must be >= d + 2 = {d + 2} (d={d}), got T = {T}")
     t = check_int("t", t, minimum=0)
+    check_size(f"t={t}", 3.0 * t)
     k = np.arange(1, t + 1, dtype=float)
     return d / (k * (k * T - d - 1))
 
@@ -89,7 +91,7 @@ def accumulate_risk(sigma2: float, d: int, T: int, t):
     fresh design each generation ({prf:ref}`thm-04-accumulate`).  Each term is at most
     1/k^2 times the one-generation risk, so the risk stays below (pi^2/6) sigma^2 d/(T-d-1)."""
     sigma2, d, T = _checks(sigma2, d, T)
-    t = _t(t)
+    t = _t(t, per_item=3.0)
     cum = np.concatenate([[0.0], np.cumsum(accumulate_terms(d, T, int(t.max(initial=0))))])
     return sigma2 * cum[t]
 
@@ -100,7 +102,7 @@ def accumulate_risk_fixed(sigma2: float, d: int, T: int, t):
     {cite}`gerstgrasser2024collapse`).  Conditionally on the design, replace
     sigma^2 d/(T-d-1) by :func:`ols_risk_fixed`."""
     sigma2, d, T = _checks(sigma2, d, T)
-    t = _t(t)
+    t = _t(t, per_item=3.0)
     k = np.arange(1, int(t.max(initial=0)) + 1, dtype=float)
     cum = np.concatenate([[0.0], np.cumsum(1.0 / k**2)])
     return ols_risk(sigma2, d, T) * cum[t]
