@@ -130,17 +130,20 @@ class Fragments:
 
 def solution_fragments(root: pathlib.Path = ROOT, k: int = WINDOW) -> Fragments:
     student = booksrc.student_text(root) + "\n" + (root / "references.bib").read_text()
-    # the reference corpus is tokenised without line breaks, so it excludes more, never less
-    student_tokens = words(_ROLE.sub(BREAK, _MATH_SRC.sub(BREAK, student)))
-    seen = windows([t for t in source_tokens(student)], k) | windows(student_tokens, k)
-    student_words = {t for t in student_tokens if t != BREAK}
+    # The reference corpus is tokenised several ways (roles and maths as breaks, or deleted, as
+    # an unexecuted build renders glue; no line structure), so it excludes more, never less.
+    seen = windows(source_tokens(student), k)
+    for repl in (BREAK, " "):
+        seen |= windows(words(_ROLE.sub(repl, _MATH_SRC.sub(repl, student))), k)
+    student_words = set(words(student)) - {BREAK}
     from sphinx.search.en import SearchEnglish
     stem = SearchEnglish({}).stem
     student_stems = {stem(w) for w in student_words}
     by_solution, only = {}, {}
     for sol in booksrc.solutions(root):
         toks = source_tokens(sol.body)
-        by_solution[sol.label] = windows(toks, k) - seen
+        by_solution[sol.label] = {w for w in windows(toks, k) - seen
+                                  if sum(len(t) > 2 and t.isalpha() for t in w.split()) >= 3}
         sol_words = {t for t in toks if t != BREAK and t.isalpha() and len(t) > 3}
         only[sol.label] = {stem(w) for w in sol_words - student_words} - student_stems
     return Fragments(by_solution, only, k)
