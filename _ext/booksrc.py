@@ -302,17 +302,3 @@ def _test_index(root: pathlib.Path):
                         via.setdefault(lab, {}).setdefault(f, []).append(test_id)
     _TEST_INDEX[key] = (direct, via)
     return _TEST_INDEX[key]
-
-
-def lib_references(label: str, root: pathlib.Path = ROOT) -> list[str]:
-    """Library functions whose docstring names ``label`` (``module.function``)."""
-    import ast
-    out = []
-    for path in sorted((root / "lib" / "collapselab").rglob("*.py")):
-        mod = ".".join(path.relative_to(root / "lib").with_suffix("").parts)
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                if re.search(rf"(?<![\w-]){re.escape(label)}(?![\w-])", ast.get_docstring(node) or ""):
-                    out.append(f"{mod.removesuffix('.__init__')}.{node.name}")
-    return out

@@ -73,8 +73,7 @@ def statement_rows(root: pathlib.Path, repo: pathlib.Path) -> list[dict]:
         rows.append(dict(chapter=s.chapter, number=chapter_number(s.chapter), kind=s.kind,
                          label=s.label, title=s.title,
                          tests=booksrc.test_references(s.label, repo),
-                         via=booksrc.indirect_test_references(s.label, repo),
-                         lib=booksrc.lib_references(s.label, repo)))
+                         via=booksrc.indirect_test_references(s.label, repo)))
     return rows
 
 
