@@ -42,28 +42,41 @@ def chapter_number(docname: str) -> int:
     return int(pathlib.PurePosixPath(docname).name.split("_", 1)[0])
 
 
-def autograded_labels(root: pathlib.Path) -> set[str]:
-    """Exercise labels that appear in any file under ``assignments/`` (read at build time)."""
+def _assignment_labels(root: pathlib.Path, prefix: str) -> set[str]:
+    """Exercise labels ``{prefix}-NN-k`` that appear in any file under ``assignments/``, as
+    ``ex-NN-k`` (read at build time)."""
     folder = root / "assignments"
     found: set[str] = set()
     if folder.is_dir():
+        pattern = re.compile(rf"(?<![\w-]){prefix}-(\d\d-\d+)(?![\w-])")
         for path in sorted(folder.rglob("*")):
             if path.is_file() and path.stat().st_size < 5_000_000:
                 try:
-                    found |= set(re.findall(r"ex-\d\d-\d+", path.read_text(errors="ignore")))
+                    found |= {f"ex-{m}" for m in pattern.findall(path.read_text(errors="ignore"))}
                 except OSError:
                     continue
     return found
 
 
+def autograded_labels(root: pathlib.Path) -> set[str]:
+    """Exercises whose label ``ex-NN-k`` appears under ``assignments/`` (autograded)."""
+    return _assignment_labels(root, "ex")
+
+
+def hand_graded_labels(root: pathlib.Path) -> set[str]:
+    """Exercises set in an assignment as a hand-graded question, named ``manual-NN-k``."""
+    return _assignment_labels(root, "manual") - autograded_labels(root)
+
+
 def exercise_rows(root: pathlib.Path) -> list[dict]:
     """One dict per exercise, in book order: what the instructor guide's table shows."""
     graded = autograded_labels(root)
+    by_hand = hand_graded_labels(root)
     rows = []
     for e in booksrc.exercises(root):
         rows.append(dict(chapter=e.chapter, number=chapter_number(e.chapter), label=e.label,
                          title=e.title, kind=e.kind, difficulty=e.difficulty, minutes=e.minutes,
-                         autograded=e.label in graded))
+                         autograded=e.label in graded, by_hand=e.label in by_hand))
     return rows
 
 
@@ -142,12 +155,14 @@ class ExerciseTable(_TableDirective):
             return [self._summary(rows, titles)]
         n_code = sum(r["kind"] == "Code" for r in rows)
         n_graded = sum(r["autograded"] for r in rows)
+        n_hand = sum(r["by_hand"] for r in rows)
         hours = sum(r["minutes"] for r in rows) / 60
         out = self._paragraph(
             f"The book has **{len(rows)} exercises** in {len({r['chapter'] for r in rows})} "
             f"chapters: {len(rows) - n_code} pencil-and-paper and {n_code} coding exercises, "
-            f"{n_graded} of them autograded, about {hours:.0f} hours of work in all "
-            "(the time column is a first estimate for a student who has read the chapter).")
+            f"{n_graded} of them autograded and {n_hand} more set in the assignments as questions "
+            f"graded by hand, about {hours:.0f} hours of work in all (the time column is a first "
+            "estimate for a student who has read the chapter).")
         body = []
         for r in rows:
             body.append([
@@ -157,7 +172,7 @@ class ExerciseTable(_TableDirective):
                 r["kind"].lower(),
                 "★" * r["difficulty"] + "☆" * (3 - r["difficulty"]),
                 f"{r['minutes']} min",
-                "yes" if r["autograded"] else "no",
+                "yes" if r["autograded"] else ("by hand" if r["by_hand"] else "no"),
             ])
         out.append(self._table(["chapter", "exercise", "title", "kind", "difficulty", "time",
                                 "autograded"], body, [8, 16, 42, 8, 10, 8, 8],

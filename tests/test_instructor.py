@@ -56,8 +56,10 @@ def test_exercise_table_lists_every_exercise_in_book_order():
 
 def test_autograded_means_the_label_appears_under_assignments(tmp_path):
     (tmp_path / "assignments" / "ch03").mkdir(parents=True)
-    (tmp_path / "assignments" / "ch03" / "03.md").write_text("# ex-03-2: autograded\n")
+    (tmp_path / "assignments" / "ch03" / "03.md").write_text(
+        "name: ex-03-2\nname: manual-03-1\nsee index-03-4 and ex-03-55x\n")
     assert instructor_tables.autograded_labels(tmp_path) == {"ex-03-2"}
+    assert instructor_tables.hand_graded_labels(tmp_path) == {"ex-03-1"}
     assert instructor_tables.autograded_labels(tmp_path / "nowhere") == set()
 
 

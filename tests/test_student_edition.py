@@ -3,9 +3,10 @@
 Builds the student edition as ``scripts/build-student.sh`` does (the book copied with every
 solution removed at the source, instructor pages dropped, HTML only), with execution off so the
 test stays fast, then searches every file of the output for distinctive fragments of every
-solution of every chapter (``scripts/leak_check.py``).  The same search finds hundreds of leaks
-in the old ``hide_solutions`` build (see the instructor guide).  Set ``SKIP_BOOK_BUILD=1`` to
-skip the build here.
+solution of every chapter (``scripts/leak_check.py``).  Run on the old mechanism (sphinx-exercise's
+``hide_solutions`` with its ``solution_end_node`` crash patched out, execution off) the same
+search found 2,756 leaks from all 41 gated solutions in 16 of its files, ``searchindex.js``
+included (30 solution-only stems).  Set ``SKIP_BOOK_BUILD=1`` to skip the build here.
 """
 from __future__ import annotations
 
