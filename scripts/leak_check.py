@@ -225,8 +225,20 @@ class Report:
         return s
 
 
+def _matches(tokens: list[str], wanted, firsts: set[str], k: int) -> set[str]:
+    """The fragments that occur in a token stream (checked only where a fragment could start)."""
+    hits = set()
+    for i, t in enumerate(tokens):
+        if t in firsts:
+            w = " ".join(tokens[i:i + k])
+            if w in wanted:
+                hits.add(w)
+    return hits
+
+
 def scan(html_dir: pathlib.Path, frags: Fragments) -> Report:
     wanted = frags.all
+    firsts = {f.split(" ", 1)[0] for f in wanted}
     leaks = []
     n_files = n_binary = 0
     for path in sorted(p for p in html_dir.rglob("*") if p.is_file()):
@@ -236,7 +248,7 @@ def scan(html_dir: pathlib.Path, frags: Fragments) -> Report:
             continue
         n_files += 1
         rel = str(path.relative_to(html_dir))
-        for f in windows(toks, frags.window) & wanted.keys():
+        for f in _matches(toks, wanted, firsts, frags.window):
             leaks.append((wanted[f], f, rel))
         if path.name == "searchindex.js":
             terms = searchindex_terms(path)

@@ -63,7 +63,7 @@ def test_student_edition_ships_html_only(student_html):
     assert not (student_html / "_sources").exists()
     assert not list(student_html.rglob("*.doctree"))
     assert not (student_html / "instructors").exists()
-    assert "student edition" in (student_html / "index.html").read_text()
+    assert "student edition" in (student_html / "intro.html").read_text()
     # no empty general index and no raw-label proof index; the theorem index is there
     assert not (student_html / "genindex.html").exists()
     assert not list(student_html.glob("prf-*.html"))
