@@ -114,7 +114,8 @@ def build(out: pathlib.Path, execute: bool = True, extra: list[str] | None = Non
     info["log"] = proc.stdout + proc.stderr
     if proc.returncode != 0:
         sys.stderr.write(info["log"][-6000:])
-        raise SystemExit(f"student edition: jupyter-book build failed (exit {proc.returncode})")
+        raise SystemExit(f"student edition: jupyter-book build failed (exit {proc.returncode}); "
+                         f"the stripped sources and the build are left in {work} to inspect")
     html = work / "build" / "_build" / "html"
     if (out / "html").exists():
         shutil.rmtree(out / "html")
