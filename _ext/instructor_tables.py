@@ -161,7 +161,7 @@ class ExerciseTable(_TableDirective):
             f"The book has **{len(rows)} exercises** in {len({r['chapter'] for r in rows})} "
             f"chapters: {len(rows) - n_code} pencil-and-paper and {n_code} coding exercises, "
             f"{n_graded} of them autograded and {n_hand} more set in the assignments as questions "
-            f"graded by hand, about {hours:.0f} hours of work in all (the time column is a first "
+            f"graded by hand, about {hours:.0f} hours of work in all (the minutes column is a first "
             "estimate for a student who has read the chapter).")
         body = []
         for r in rows:
@@ -173,11 +173,11 @@ class ExerciseTable(_TableDirective):
                 r["title"],
                 r["kind"].lower(),
                 "★" * r["difficulty"] + "☆" * (3 - r["difficulty"]),
-                f"{r['minutes']} min",
+                str(r["minutes"]),
                 "yes" if r["autograded"] else ("by hand" if r["by_hand"] else "no"),
             ])
-        out.append(self._table(["chapter", "exercise", "title", "kind", "difficulty", "time",
-                                "autograded"], body, [8, 11, 45, 8, 10, 9, 9],
+        out.append(self._table(["ch.", "exercise", "title", "kind", "difficulty", "minutes",
+                                "auto-graded"], body, [5, 11, 48, 8, 10, 9, 9],
                                "exercise-table"))
         return out
 
