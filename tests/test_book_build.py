@@ -70,3 +70,40 @@ def test_chapter_page(html, chapter):
     assert (html / "_sources" / "chapters" / chapter.name).exists()
     # no executed cell raised
     assert "Traceback (most recent call last)" not in page
+
+
+def test_instructor_guide_and_theorem_index_pages(html):
+    """The generated tables list every exercise and every result, with working links."""
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import booksrc
+
+    guide = (html / "instructors" / "guide.html").read_text()
+    for e in booksrc.exercises(ROOT):
+        assert f'href="../{e.chapter}.html#{e.label}"' in guide, e.label
+    index = (html / "theorem_index.html").read_text()
+    for s in booksrc.statements(ROOT):
+        assert f'{s.chapter}.html#{s.label}"' in index, s.label
+    assert not (html / "genindex.html").exists() and "genindex.html" not in index
+    assert not list(html.glob("prf-*.html"))
+
+
+def test_solutions_handout(html, tmp_path):
+    """scripts/build-solutions.sh's handout: every exercise with its solution, expanded, and
+    every link and image pointing at a file of the book."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import solutions_handout
+
+    info = solutions_handout.build(html, tmp_path)
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import booksrc
+
+    assert info["exercises"] == info["solutions"] == len(booksrc.exercises(ROOT))
+    for page in sorted(tmp_path.glob("*.html")):
+        text = page.read_text()
+        assert "solution dropdown" not in text, page.name
+        for url in re.findall(r'(?:href|src)="([^"#]+)', text):
+            if not re.match(r"^[a-z]+:", url):
+                assert (tmp_path / url.split("?")[0]).exists(), (page.name, url)
+    all_page = (tmp_path / "all.html").read_text()
+    for e in booksrc.exercises(ROOT):
+        assert f'id="{e.label}"' in all_page, e.label
