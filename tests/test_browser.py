@@ -232,6 +232,7 @@ def _visit(browser, html, rel, shots):
     ctx.route(re.compile(r"^(https?|wss?|ftp)://"),
               lambda route: (rep["external"].append(route.request.url), route.abort()))
     page = ctx.new_page()
+    page.set_default_timeout(10_000)
     page.on("console", lambda m: rep["console"].append(m.text[:300]) if m.type == "error" else None)
     page.on("pageerror", lambda e: rep["console"].append(f"uncaught: {e}"[:300]))
     try:
@@ -243,7 +244,10 @@ def _visit(browser, html, rel, shots):
         sols = page.evaluate(_SOLUTIONS)
         for s in sols:
             before = s["visible"]
-            page.locator(f'[data-test-solution="{s["i"]}"] .admonition-title').first.click()
+            try:
+                page.locator(f'[data-test-solution="{s["i"]}"] .admonition-title').first.click()
+            except Exception as exc:  # noqa: BLE001 - a title that cannot be clicked is a failure
+                rep["console"].append(f"cannot click solution {s['id']!r}: {exc}"[:300])
             page.wait_for_timeout(50)
             after = page.evaluate(_SOLUTION_VISIBLE, s["i"])
             rep["solutions"].append({"id": s["id"], "hidden_before": not before, "shown_after": after})
@@ -278,7 +282,7 @@ def _visit(browser, html, rel, shots):
         # dark mode: the theme switch cycles light -> dark -> auto
         page.evaluate("() => window.scrollTo(0, 0)")
         light = page.evaluate(_DARK)
-        button = page.locator(".theme-switch-button").first
+        button = page.locator(".theme-switch-button:visible").first
         dark = dict(light)
         if button.count():
             for _ in range(3):
