@@ -126,7 +126,8 @@ _MEASURE = """(args) => {
   const kindOf = el => {
     if (el.matches('.math, mjx-container') || el.querySelector('mjx-container[display="true"]')) return 'math';
     if (el.matches('table, .table-wrapper, .pst-scrollable-table-container') || el.querySelector('table')) return 'table';
-    if (el.closest('.cell, .highlight, pre, .output') || el.matches('pre, .highlight')) return 'code';
+    if (el.closest('.cell, .highlight, pre, .output') || el.matches('pre, .highlight') ||
+        el.querySelector('pre')) return 'code';
     return 'other';
   };
   const scrolls = el => /(auto|scroll)/.test(getComputedStyle(el).overflowX);
@@ -206,11 +207,17 @@ _MEASURE = """(args) => {
 }"""
 
 _DARK = """() => {
-  const lum = c => { const m = c.match(/[\\d.]+/g).map(Number);
-    return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255; };
+  const rgba = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = m => (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255;
+  // the page background: body's, else html's, else the browser's white
+  let bg = [255, 255, 255];
+  for (const el of [document.body, document.documentElement]) {
+    const m = rgba(getComputedStyle(el).backgroundColor);
+    if (m.length < 4 || m[3] > 0) { bg = m; break; }
+  }
   return {theme: document.documentElement.dataset.theme || '',
-          bg: lum(getComputedStyle(document.body).backgroundColor),
-          fg: lum(getComputedStyle(document.querySelector('article') || document.body).color)};
+          bg: lum(bg),
+          fg: lum(rgba(getComputedStyle(document.querySelector('article') || document.body).color))};
 }"""
 
 _EXPLORERS = """() => Array.from(document.querySelectorAll('.cl-explorer')).map(ex => ({
