@@ -170,7 +170,8 @@ _MEASURE = """(args) => {
   const all = Array.from(article.querySelectorAll('*'));
   const reported = new Set();
   for (const el of all) {
-    if (!visible(el)) continue;
+    // MathJax's assistive MathML is for screen readers: clipped to nothing on purpose
+    if (!visible(el) || el.closest('mjx-assistive-mml')) continue;
     let anc = el.parentElement, inScroll = false, clippedBy = null, inReported = false;
     while (anc && anc !== article) {
       if (reported.has(anc)) { inReported = true; break; }
@@ -188,7 +189,7 @@ _MEASURE = """(args) => {
   }
   // scroll boxes whose content is wider than the box
   for (const el of all) {
-    if (!visible(el) || !scrolls(el)) continue;
+    if (!visible(el) || !scrolls(el) || el.closest('mjx-assistive-mml')) continue;
     if (el.scrollWidth > el.clientWidth + 1) {
       scrolled.push({width: el.scrollWidth, box: el.clientWidth, kind: kindOf(el), ...describe(el)});
     }
