@@ -9,8 +9,11 @@ unset MPLBACKEND  # kernels then use the inline backend, so figures are captured
 cfg=$(mktemp --suffix=.yml)
 trap 'rm -f "$cfg"' EXIT
 .venv/bin/python - "$cfg" <<'PY'
-import sys, yaml
+import os, sys, yaml
 cfg = yaml.safe_load(open("_config.yml"))
+# local extension paths are relative to the config file, which now lives in /tmp
+for name, path in cfg.get("sphinx", {}).get("local_extensions", {}).items():
+    cfg["sphinx"]["local_extensions"][name] = os.path.abspath(path)
 cfg["title"] = cfg["title"] + " (student edition)"
 sphinx_cfg = cfg.setdefault("sphinx", {}).setdefault("config", {})
 sphinx_cfg["hide_solutions"] = True
