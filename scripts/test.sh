@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: the library and its theorems, the book's structure, every chapter through
 # nbval (default parameters) and papermill (small parameters, twice, for reproducibility),
-# and the full book build with warnings as errors.
+# the full book build with warnings as errors (once, into _build/html), and every built page in
+# a real browser (tests/test_browser.py: Debian's chromium, `apt-get install chromium`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh

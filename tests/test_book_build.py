@@ -1,35 +1,24 @@
 """The whole book builds with warnings as errors, and the HTML shows what a reader expects.
 
-The build executes every chapter at its default parameters (``execute_notebooks: force``), so a
-change in ``lib/`` always re-executes the chapters.  Set ``SKIP_BOOK_BUILD=1`` to skip locally.
+The build executes every chapter at its default parameters (``execute_notebooks: force``), from
+scratch, so a change in ``lib/`` always re-executes the chapters.  It happens once per test run,
+into ``_build/html``, and the browser suite reads the same pages.  Set ``SKIP_BOOK_BUILD=1`` to
+skip locally, or ``BOOK_HTML=_build/html`` to check an existing build.
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, chapter_paths
-
-pytestmark = pytest.mark.skipif(os.environ.get("SKIP_BOOK_BUILD") == "1", reason="SKIP_BOOK_BUILD=1")
+from conftest import chapter_paths
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    exe = shutil.which("jupyter-book", path=os.path.dirname(sys.executable)) or "jupyter-book"
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    env["PYTHONHASHSEED"] = "0"
-    proc = subprocess.run([exe, "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True, env=env, cwd=ROOT)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-80:])
-        pytest.fail(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
-    return out / "_build" / "html"
+def html(book_html):
+    """The book built once per test run (see ``book_html`` in conftest.py), shared with the
+    browser suite (tests/test_browser.py)."""
+    return book_html
 
 
 def test_index_and_references(html):
