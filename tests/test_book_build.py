@@ -5,6 +5,7 @@ change in ``lib/`` always re-executes the chapters.  Set ``SKIP_BOOK_BUILD=1`` t
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -68,5 +69,10 @@ def test_chapter_page(html, chapter):
     # the page offers its own source for download, and the file is there
     assert f'_sources/chapters/{chapter.name}"' in page
     assert (html / "_sources" / "chapters" / chapter.name).exists()
+    # ... and its runnable notebook, executed by this build (outputs kept; _ext/notebook_links.py)
+    assert f'_notebooks/chapters/{chapter.stem}.ipynb"' in page
+    nb = json.loads((html / "_notebooks" / "chapters" / f"{chapter.stem}.ipynb").read_text())
+    assert any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+    assert "kernelspec" in nb["metadata"] and "jupytext" not in nb["metadata"]
     # no executed cell raised
     assert "Traceback (most recent call last)" not in page
