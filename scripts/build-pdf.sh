@@ -3,6 +3,8 @@
 # _build/latex/book.pdf, with pdflatex (Jupyter Book's default xelatex route needs bbm.sty, a
 # large font package).  Needs Debian's texlive-latex-extra latexmk texlive-fonts-recommended
 # tex-gyre: installed here when missing and run as root with apt-get, otherwise named.
+# Chapters execute through jupyter-cache (_build/.jupyter_cache/pdf-*, keyed on lib/ and the pins):
+# a second run reuses them.  BOOK_TIMEOUT=seconds raises the per-cell timeout of _config.yml.
 # Extra arguments go to `jupyter-book build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +83,20 @@ latex.setdefault("papersize", "a4paper")
 latex.setdefault("figure_align", "H")
 latex.setdefault("sphinxsetup", "VerbatimColor={rgb}{0.96,0.96,0.96}")
 cfg.setdefault("latex", {}).update({"latex_engine": "pdflatex", "use_jupyterbook_latex": False})
+
+# execute through jupyter-cache, keyed on the library and the pins as well as on the notebooks
+# (jupyter-cache itself sees only the code cells), so a rerun after a LaTeX problem is quick
+# and a change in lib/ or requirements.txt still re-executes every chapter
+import hashlib
+digest = hashlib.sha256()
+for path in sorted(pathlib.Path("lib").rglob("*.py")) + [pathlib.Path("lib/pyproject.toml"),
+                                                       pathlib.Path("requirements.txt")]:
+    digest.update(path.as_posix().encode() + path.read_bytes())
+execute = cfg.setdefault("execute", {})
+execute["execute_notebooks"] = "cache"
+execute["cache"] = os.path.abspath(f"_build/.jupyter_cache/pdf-{digest.hexdigest()[:16]}")
+if os.environ.get("BOOK_TIMEOUT"):  # seconds per cell, e.g. on a loaded machine
+    execute["timeout"] = int(os.environ["BOOK_TIMEOUT"])
 yaml.safe_dump(cfg, open(sys.argv[1], "w"), sort_keys=False)
 PY
 start=$(date +%s)
