@@ -83,6 +83,7 @@ latex.setdefault("papersize", "a4paper")
 latex.setdefault("figure_align", "H")
 latex.setdefault("sphinxsetup", "VerbatimColor={rgb}{0.96,0.96,0.96}")
 cfg.setdefault("latex", {}).update({"latex_engine": "pdflatex", "use_jupyterbook_latex": False})
+cfg["latex"].setdefault("latex_documents", {}).setdefault("targetname", "book.tex")
 
 # execute through jupyter-cache, keyed on the library and the pins as well as on the notebooks
 # (jupyter-cache itself sees only the code cells), so a rerun after a LaTeX problem is quick
