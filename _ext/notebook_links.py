@@ -11,7 +11,9 @@ of a stripped source tree ships stripped notebooks; and a build with sphinx-exer
 ``hide_solutions: True`` also drops every ``{solution}`` block and every
 ``solution-start``/``solution-end`` span (code cells included) from the copy, since the
 executed notebooks of such a build still hold the solutions.  ``notebook_links_enabled =
-False`` (``sphinx: config:`` in ``_config.yml``) turns the whole thing off.
+False`` (``sphinx: config:`` in ``_config.yml``) turns the whole thing off.  Known limit: with
+``execute_notebooks: cache`` myst-nb 1.4 writes ``jupyter_execute`` copies *without* outputs
+(the page itself has them), so the linked notebooks have none; the book's builds use ``force``.
 
 Launch buttons.  Jupyter Book fills in its own repository address when ``repository: url:``
 is not set, so configured Binder/JupyterHub buttons would launch *jupyter-book's* repository.
