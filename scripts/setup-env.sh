@@ -14,3 +14,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip check
   echo "$want" > "$stamp"
 fi
+# JupyterLab opens chapters/*.md as notebooks (jupytext's "Jupytext Notebook" viewer) by default:
+# the setting lives in this environment's JupyterLab settings, not in the user's home.
+mkdir -p .venv/share/jupyter/lab/settings
+cp jupyter/lab-overrides.json .venv/share/jupyter/lab/settings/overrides.json

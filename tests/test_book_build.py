@@ -7,6 +7,8 @@ skip locally, or ``BOOK_HTML=_build/html`` to check an existing build.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
 
 import pytest
@@ -57,6 +59,11 @@ def test_chapter_page(html, chapter):
     # the page offers its own source for download, and the file is there
     assert f'_sources/chapters/{chapter.name}"' in page
     assert (html / "_sources" / "chapters" / chapter.name).exists()
+    # ... and its runnable notebook, executed by this build (outputs kept; _ext/notebook_links.py)
+    assert f'_notebooks/chapters/{chapter.stem}.ipynb"' in page
+    nb = json.loads((html / "_notebooks" / "chapters" / f"{chapter.stem}.ipynb").read_text())
+    assert any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+    assert "kernelspec" in nb["metadata"] and "jupytext" not in nb["metadata"]
     # no executed cell raised
     assert "Traceback (most recent call last)" not in page
 
