@@ -10,12 +10,22 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 SCHEDULE_COLORS = {"replace": PALETTE[1], "accumulate": PALETTE[2], "all-real": PALETTE[0]}
 
 
+# Figures are designed for the online book's content column (about 620-670 px wide at a 1280 px
+# window): at FIGURE_DPI a figure FIGURE_MAX_WIDTH inches wide is FIGURE_MAX_WIDTH * FIGURE_DPI
+# = 612 px, so it displays at its natural size, and an 8-point label is 8 * 90 / 72 = 10 px on
+# screen.  Chapters keep figsize widths <= FIGURE_MAX_WIDTH and font sizes >= 8 points
+# (tests/test_book_structure.py checks both).
+FIGURE_DPI = 90
+FIGURE_MAX_WIDTH = 6.8
+MIN_FONT_SIZE = 8
+
+
 def use_book_style() -> None:
     """Apply the book's matplotlib style (called by every chapter's set-up cell)."""
     mpl.rcParams.update({
-        "figure.figsize": (7.0, 3.8),
-        "figure.dpi": 110,
-        "savefig.dpi": 110,
+        "figure.figsize": (FIGURE_MAX_WIDTH, 3.6),
+        "figure.dpi": FIGURE_DPI,
+        "savefig.dpi": FIGURE_DPI,
         "figure.facecolor": "white",
         "axes.facecolor": "white",
         "axes.prop_cycle": mpl.cycler(color=PALETTE),
