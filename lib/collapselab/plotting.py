@@ -75,3 +75,26 @@ def schedule_color(name: str) -> str:
     if key in SCHEDULE_COLORS:
         return SCHEDULE_COLORS[key]
     return PALETTE[3 + sum(map(ord, key)) % 4]  # deterministic, unlike hash()
+
+
+def prose_number(x, digits: int = 2) -> str:
+    """``x`` rounded to ``digits`` significant digits in plain decimal notation, for prose.
+
+    Glue the result as a string where a format spec would print scientific notation
+    (``f"{4.97e6:.3g}"`` is ``'4.97e+06'``): ``prose_number(4.97e6, 3)`` is ``'4,970,000'``,
+    ``prose_number(8.99e-05, 3)`` is ``'0.0000899'``.  Thousands are separated by commas."""
+    from ._validate import check_int
+    digits = check_int("digits", digits, minimum=1)
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"x must be a real number, got {x!r}") from None
+    if not np.isfinite(x):
+        raise ValueError(f"x must be finite, got {x!r}")
+    if x == 0:
+        return "0"
+    for _ in range(2):  # rounding can carry into the next power of ten (9.96 -> 10)
+        e = int(np.floor(np.log10(abs(x))))
+        x = round(x, digits - 1 - e)
+    decimals = max(0, digits - 1 - e)
+    return f"{x:,.{decimals}f}"
