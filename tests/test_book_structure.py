@@ -73,3 +73,15 @@ def test_exercises_have_hidden_solutions(chapter):
         assert m, f"exercise {label} has no solution"
         assert ":class: dropdown" in m.group(1), f"solution of {label} must be a dropdown"
     assert re.search(r"\{prf:theorem\}|\{prf:proposition\}", text), "no theorem or proposition"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_figures_are_designed_for_the_column(chapter):
+    """Figures fit the content column at the book's dpi and keep labels legible there
+    (the sizes are explained in collapselab.plotting)."""
+    from collapselab.plotting import FIGURE_MAX_WIDTH, MIN_FONT_SIZE
+    text = chapter.read_text()
+    for width in re.findall(r"figsize=\(\s*([0-9.]+)\s*,", text):
+        assert float(width) <= FIGURE_MAX_WIDTH, f"figsize width {width} > {FIGURE_MAX_WIDTH} in"
+    for size in re.findall(r"\b(?:title_)?fontsize=([0-9.]+)", text):
+        assert float(size) >= MIN_FONT_SIZE, f"fontsize={size} < {MIN_FONT_SIZE} pt"

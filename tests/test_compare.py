@@ -112,6 +112,7 @@ def test_summaries_by_hand_on_the_age_model():
     table = c.table()
     assert table.count("\n") == 2 + 5 - 1 and "| inject(every=3) | 2 | 3 |" in table
     assert "| replace | 7 | 7 | 4 | 4 |" in table
+    assert table.startswith("| schedule | final error / ε | peak error / ε | mean error / ε | real points used |")
 
 
 def test_summaries_match_the_trajectories_on_a_tiny_gaussian_run():

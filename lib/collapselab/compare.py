@@ -47,6 +47,17 @@ __all__ = ["ScheduleSummary", "Comparison", "compare_schedules", "schedule_seed"
 
 SUMMARY_FIELDS = ("final", "peak", "average", "real_data_used", "real_share", "train_size")
 """Columns of :meth:`Comparison.table` by default (see :class:`ScheduleSummary`)."""
+COLUMN_HEADERS = {
+    "final": "final error / ε",
+    "peak": "peak error / ε",
+    "average": "mean error / ε",
+    "final_se": "s.e. of final",
+    "real_data_used": "real points used",
+    "real_per_generation": "real points per generation",
+    "real_share": "real share",
+    "train_size": "last training set",
+}
+"""Reader-facing headers of :meth:`Comparison.table` (errors are in units of epsilon_n)."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -216,14 +227,15 @@ class Comparison:
         return [sums[i].name for i in keep]
 
     def table(self, columns: Sequence[str] = SUMMARY_FIELDS, digits: int = 3) -> str:
-        """A Markdown table of the summaries, one row per schedule."""
+        """A Markdown table of the summaries, one row per schedule, headed for readers
+        (:data:`COLUMN_HEADERS`)."""
         columns = list(columns)
         allowed = set(ScheduleSummary.__dataclass_fields__) - {"name"}
         for c in columns:
             if c not in allowed:
                 raise ValueError(f"columns must be among {sorted(allowed)}, got {c!r}")
         digits = check_int("digits", digits, minimum=1)
-        head = "| schedule | " + " | ".join(columns) + " |"
+        head = "| schedule | " + " | ".join(COLUMN_HEADERS.get(c, c) for c in columns) + " |"
         rule = "|---|" + "---|" * len(columns)
         rows = [head, rule]
         for s in self.summaries().values():

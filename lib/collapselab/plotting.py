@@ -12,12 +12,22 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 SCHEDULE_COLORS = {"replace": PALETTE[1], "accumulate": PALETTE[2], "all-real": PALETTE[0]}
 
 
+# Figures are designed for the online book's content column (about 620-670 px wide at a 1280 px
+# window): at FIGURE_DPI a figure FIGURE_MAX_WIDTH inches wide is FIGURE_MAX_WIDTH * FIGURE_DPI
+# = 612 px, so it displays at its natural size, and an 8-point label is 8 * 90 / 72 = 10 px on
+# screen.  Chapters keep figsize widths <= FIGURE_MAX_WIDTH and font sizes >= 8 points
+# (tests/test_book_structure.py checks both).
+FIGURE_DPI = 90
+FIGURE_MAX_WIDTH = 6.8
+MIN_FONT_SIZE = 8
+
+
 def use_book_style() -> None:
     """Apply the book's matplotlib style (called by every chapter's set-up cell)."""
     mpl.rcParams.update({
-        "figure.figsize": (7.0, 3.8),
-        "figure.dpi": 110,
-        "savefig.dpi": 110,
+        "figure.figsize": (FIGURE_MAX_WIDTH, 3.6),
+        "figure.dpi": FIGURE_DPI,
+        "savefig.dpi": FIGURE_DPI,
         "figure.facecolor": "white",
         "axes.facecolor": "white",
         "axes.prop_cycle": mpl.cycler(color=PALETTE),
@@ -103,3 +113,26 @@ def schedule_color(name: str) -> str:
     if key in SCHEDULE_COLORS:
         return SCHEDULE_COLORS[key]
     return PALETTE[3 + sum(map(ord, key)) % 4]  # deterministic, unlike hash()
+
+
+def prose_number(x, digits: int = 2) -> str:
+    """``x`` rounded to ``digits`` significant digits in plain decimal notation, for prose.
+
+    Glue the result as a string where a format spec would print scientific notation
+    (``f"{4.97e6:.3g}"`` is ``'4.97e+06'``): ``prose_number(4.97e6, 3)`` is ``'4,970,000'``,
+    ``prose_number(8.99e-05, 3)`` is ``'0.0000899'``.  Thousands are separated by commas."""
+    from ._validate import check_int
+    digits = check_int("digits", digits, minimum=1)
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"x must be a real number, got {x!r}") from None
+    if not np.isfinite(x):
+        raise ValueError(f"x must be finite, got {x!r}")
+    if x == 0:
+        return "0"
+    for _ in range(2):  # rounding can carry into the next power of ten (9.96 -> 10)
+        e = int(np.floor(np.log10(abs(x))))
+        x = round(x, digits - 1 - e)
+    decimals = max(0, digits - 1 - e)
+    return f"{x:,.{decimals}f}"

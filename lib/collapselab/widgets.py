@@ -253,7 +253,7 @@ def loop_explorer(models, truth, quantities, *, n=(2, 200, 20), generations=(1, 
                   schedules: Mapping[str, Any] | None = None, alpha: float = 0.5,
                   replicates: int = 2000, exact: bool = True, seed: int = 0, log=False,
                   theory: Callable | None = None, model_label: str = "model",
-                  figsize=(7.0, 3.8)) -> LoopExplorer:
+                  figsize=(6.8, 3.6)) -> LoopExplorer:
     """An interactive explorer of the loop for any batch model and any per-chain quantity.
 
     Parameters
