@@ -380,6 +380,8 @@ class GaussianKDE:
     def record(self, params: KDEParams) -> dict[str, np.ndarray]:
         """mean, var (the model's variance) and bandwidth (h; RMS width for the truth), all (R,);
         plus ``density`` on the grid if the model has one."""
+        _check_params(params)
+        out = {"mean": params.mean, "var": params.var, "bandwidth": params.bandwidth}
         if self.grid is not None:
             out["density"] = pdf(params, self.grid)
         return out
