@@ -27,6 +27,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .._validate import check_model
+
 
 @runtime_checkable
 class BatchModel(Protocol):
@@ -48,6 +50,7 @@ class BatchModel(Protocol):
 
 def combine_optional(model, a, b):
     """Combine statistics where either side may be None (an empty batch)."""
+    check_model("model", model)
     if a is None:
         return b
     if b is None:
