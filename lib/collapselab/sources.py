@@ -51,7 +51,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._validate import check_int
+from ._validate import check_bool, check_int
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class BoundSource:
     def __init__(self, stats: Callable, points: Callable | None = None, exact_stats: bool = False):
         self.stats = stats
         self.points = points
-        self.exact_stats = exact_stats
+        self.exact_stats = check_bool("exact_stats", exact_stats)
 
 
 class RealSource:
@@ -293,7 +293,7 @@ class BoundSampler:
                  applies_to_model0: bool = False):
         self.stats = stats
         self.points = points
-        self.applies_to_model0 = applies_to_model0
+        self.applies_to_model0 = check_bool("applies_to_model0", applies_to_model0)
 
 
 def default_sampler(model) -> Sampler:
@@ -352,7 +352,12 @@ def concat_points(chunks):
 
 
 def points_size(x) -> int:
-    return (x[0] if isinstance(x, tuple) else x).shape[1]
+    """The number of points per chain of ``x``: an array (R, m, ...) or a tuple of them."""
+    first = x[0] if isinstance(x, tuple) and x else x
+    if not isinstance(first, np.ndarray) or first.ndim < 2:
+        raise ValueError(f"x must be points: an array (R, m, ...) or a tuple of them, "
+                         f"got {type(first).__name__}")
+    return first.shape[1]
 
 
 def take_points(x, idx):
