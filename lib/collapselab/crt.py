@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_array, check_fraction, check_int, check_real
+from ._validate import check_array, check_count, check_fraction, check_int, check_real
 from .loop import run_loop
 from .models.kde import KDEParams, _check_params
 from .schedules import Schedule, accumulate_mix
@@ -58,7 +58,7 @@ def log_generations(generations: int, count: int = 16, start: int = 1) -> np.nda
     """About ``count`` distinct integer generations from ``start`` to ``generations``, evenly
     spaced in log t (always including both ends)."""
     generations = check_int("generations", generations, minimum=1)
-    count = check_int("count", count, minimum=2)
+    count = check_count("count", count, minimum=2, per_item=3.0, work_per_item=10.0)
     start = check_int("start", start, minimum=1, maximum=generations)
     t = np.unique(np.round(np.geomspace(start, generations, count)).astype(int))
     return t
