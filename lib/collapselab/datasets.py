@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import as_rng, check_array, check_bool, check_int, check_real, check_size
-from .sources import BoundSource, RealSource
+from .sources import BoundSource, RealSource, _check_ctx
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,7 @@ class Bootstrap(RealSource):
         return f"Bootstrap({self.x.shape[0]} rows{'' if self.labels is None else ', labelled'})"
 
     def bind(self, ctx, rng):
+        _check_ctx(ctx, rng)
         model, R, x, lab = ctx.model, ctx.replicates, self.x, self.labels
 
         def stats(t, m, r):

@@ -64,7 +64,7 @@ def _subsample(pool, k, rng):
     independently per chain.  A subsample that is a large share of the pool sorts random keys
     (O(N) per chain); a small one uses Floyd's algorithm, vectorised over chains (O(k^2) per
     chain, independent of the pool size N)."""
-    from .sources import points_size, take_points
+    from .sources import _take_points, points_size
     N = points_size(pool)
     if k >= N:
         return pool
@@ -77,7 +77,7 @@ def _subsample(pool, k, rng):
             draw = rng.integers(0, j + 1, size=R)
             seen = (idx[:, :i] == draw[:, None]).any(axis=1)
             idx[:, i] = np.where(seen, j, draw)
-    return take_points(pool, np.sort(idx, axis=1))
+    return _take_points(pool, np.sort(idx, axis=1))
 
 
 class _Pool:

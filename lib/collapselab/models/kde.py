@@ -261,7 +261,7 @@ class PowerBandwidth:
 
     def generation(self, N) -> np.ndarray:
         """t for a pool of N points (a float; 1 for N <= first)."""
-        N = np.asarray(N, dtype=float)
+        N = check_array("N", N, nonnegative=True)
         return np.maximum(1.0, 1.0 + (N - self.first) / self.batch)
 
     def __call__(self, N) -> float:
