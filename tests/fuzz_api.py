@@ -102,6 +102,7 @@ _LAZY = {
         n=10, generations=2, replicates=2, seed=0),
     "kde_truth": lambda: __import__("collapselab").models.kde.gaussian_mixture([[-1.0, 1.0]], [0.5]),
     "gauss_model": lambda: __import__("collapselab").Gaussian1D(),
+    "rng": lambda: np.random.default_rng(0),
     "empirical_model": lambda: __import__("collapselab").models.Empirical(),
     "truth_source": lambda: __import__("collapselab").sources.Truth(),
     "own_sampler": lambda: __import__("collapselab").sources.OwnSampler(),
@@ -168,6 +169,8 @@ _BY_CALLABLE = {
     "collapselab.sources.OwnSampler.draw_points": {"model": "gauss_model", "params": "normal"},
     "collapselab.sources.OwnSampler.draw_stats": {"model": "gauss_model", "params": "normal"},
     "collapselab.sources.Truth.bind": {"rng": "rng"},
+    "collapselab.sources.ParamSampler.draw_points": {"model": "gauss_model", "params": "normal"},
+    "collapselab.sources.ParamSampler.draw_stats": {"model": "gauss_model", "params": "normal"},
     "collapselab.sources.bind_real": {"real": "truth_source"},
     "collapselab.sources.bind_synthetic": {"synthetic": "own_sampler"},
     "collapselab.sources.concat_points": {"chunks": [np.zeros((3, 4)), np.ones((3, 2))]},
@@ -266,7 +269,8 @@ def _instances():
               lambda: M.Curated(M.Gaussian1D(), M.gaussian_loglik(), keep=0.5), M.Empirical,
               lambda: M.kde.PowerBandwidth(0.5, 0.2, 10),
               lambda: cl.sources.DriftingTruth(lambda t: M.Gaussian1D().params(0.1 * t, 1.0)),
-              lambda: cl.sources.FixedSample(cl.sources.Truth())]
+              lambda: cl.sources.FixedSample(cl.sources.Truth()), M.Tempered,
+              lambda: cl.datasets.Bootstrap(np.random.default_rng(0).standard_normal((30, 1)))]
     for make in makers:
         try:
             out.append(make())
@@ -321,6 +325,8 @@ def targets() -> list[Target]:
                 out.append(Target(qual, mod.__name__, "constructor", cls=obj))
                 for attr, member in vars(obj).items():
                     if attr.startswith("_") or not inspect.isfunction(member):
+                        continue
+                    if f"{qual}.{attr}" in SKIP_CALLABLES:
                         continue
                     out.append(Target(f"{qual}.{attr}", mod.__name__, "method", cls=obj, attr=attr))
     return out
@@ -414,6 +420,9 @@ def bad_values(kind: str, value):
 def _instance_for(cls, instances):
     for inst in instances:
         if type(inst) is cls:
+            return inst
+    for inst in instances:        # a base class's methods, through a subclass instance
+        if isinstance(inst, cls):
             return inst
     try:
         return cls()

@@ -262,7 +262,7 @@ class Sampler:
     def draw_stats(self, model, params, n: int, rng, exact: bool = False):
         """Statistics of n generated points per chain (default: ``model.stats`` of
         :meth:`draw_points`)."""
-        return model.stats(self.draw_points(model, params, n, rng))
+        return check_model("model", model).stats(self.draw_points(model, params, n, rng))
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -274,10 +274,10 @@ class OwnSampler(Sampler):
     exact_stats = True
 
     def draw_points(self, model, params, n, rng):
-        return model.sample(params, n, rng)
+        return check_model("model", model).sample(params, n, rng)
 
     def draw_stats(self, model, params, n, rng, exact=False):
-        return model.sample_stats(params, n, rng, exact=exact)
+        return check_model("model", model).sample_stats(params, n, rng, exact=exact)
 
 
 class ParamSampler(Sampler):
@@ -291,10 +291,10 @@ class ParamSampler(Sampler):
         raise NotImplementedError
 
     def draw_points(self, model, params, n, rng):
-        return model.sample(self.sampler_params(params), n, rng)
+        return check_model("model", model).sample(self.sampler_params(params), n, rng)
 
     def draw_stats(self, model, params, n, rng, exact=False):
-        return model.sample_stats(self.sampler_params(params), n, rng, exact=exact)
+        return check_model("model", model).sample_stats(self.sampler_params(params), n, rng, exact=exact)
 
 
 class BoundSampler:
