@@ -176,13 +176,13 @@ def test_run_loop_examples():
     with pytest.raises(ValueError, match=r"truth: .*2 chains"):
         cl.run_loop(g, g.params(0, 1, replicates=2), n=5, generations=3, replicates=3)
     for kwargs, message in (({"seed": True}, "seed"), ({"exact": "no"}, "exact"), ({"record": 1}, "record"),
-                            ({"progress": None}, "progress"), ({"metrics": {"m": 3}}, r"metrics\['m'\]"),
+                            ({"progress": None}, "progress"), ({"metrics": {"m": 3}}, "metric 'm' must be callable"),
                             ({"metrics": [len]}, "metrics must be a mapping"),
                             ({"generations": 10**12}, "generations"), ({"schedule": "replace"}, "schedule"),
                             ({"real": 3}, "real must be a RealSource")):
         with pytest.raises(ValueError, match=message):
             cl.run_loop(g, truth, **dict(dict(n=5, generations=3), **kwargs))
-    with pytest.raises(ValueError, match="model must be a batch model"):
+    with pytest.raises(ValueError, match="model must be a batch model with a fit"):
         cl.run_loop(object(), truth, n=5, generations=3)
     # real= / synthetic= of the new API: a plain statistics callable cannot feed a point-based schedule
     with pytest.raises(ValueError, match="real must be a RealSource that draws points"):

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ._validate import as_rng, check_bool, check_callable, check_count, check_int, check_model
+from ._validate import as_rng, check_bool, check_count, check_int
 from .models.base import combine_optional
 from .schedules import Schedule, replace
 
@@ -154,7 +154,11 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
         raise ValueError(f"seed must be an int, a SeedSequence or a numpy Generator, got {seed!r}")
     if truth is None:
         raise ValueError("truth must be the parameters of model 0 (the true distribution), got None")
-    check_model("model", model)
+    # the methods a statistics-based run calls (a point-based schedule also needs sample/stats,
+    # checked below); a model need not implement the whole BatchModel interface
+    for method in ("fit", "combine", "broadcast", "record", "sample_stats"):
+        if not callable(getattr(model, method, None)):
+            raise ValueError(f"model must be a batch model with a {method}() method, got {model!r}")
     schedule = replace() if schedule is None else schedule
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a Schedule, got {schedule!r}")
@@ -162,7 +166,8 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
         raise ValueError(f"metrics must be a mapping {{name: f(params, truth)}}, got {metrics!r}")
     metrics = dict(metrics or {})
     for name, f in metrics.items():
-        check_callable(f"metrics[{name!r}]", f)
+        if not callable(f):
+            raise ValueError(f"metrics: metric {name!r} must be callable f(params, truth) -> (R,), got {f!r}")
     if real is not None and not callable(real) and not hasattr(real, "bind"):
         raise ValueError(f"real must be a RealSource or a callable real(t, m, rng) -> stats, "
                          f"got {real!r}")

@@ -51,7 +51,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._validate import as_rng, check_array, check_bool, check_int, check_model
+from ._validate import as_rng, check_array, check_bool, check_int
 
 
 @dataclass(frozen=True)
@@ -220,6 +220,15 @@ class FixedSample(RealSource):
         return BoundSource(stats, None, exact_stats=inner.exact_stats)
 
 
+def _method(model, name: str):
+    """The bound method ``model.<name>``, or a ValueError naming ``model`` (samplers and sources
+    call only what they need, so a model need not implement the whole BatchModel interface)."""
+    f = getattr(model, name, None)
+    if not callable(f):
+        raise ValueError(f"model must be a batch model with a {name}() method, got {type(model).__name__}")
+    return f
+
+
 def _check_ctx(ctx, rng=None) -> None:
     """The run a source or sampler is bound to, and (for real sources) the run's generator."""
     if not isinstance(ctx, LoopContext):
@@ -231,10 +240,11 @@ def _check_ctx(ctx, rng=None) -> None:
 def bind_real(real, ctx: LoopContext, rng) -> BoundSource:
     """A :class:`BoundSource` for ``real``: a :class:`RealSource` (bound) or a plain callable
     ``real(t, m, rng) -> stats`` (statistics only)."""
-    _check_ctx(ctx, rng)
     if isinstance(real, RealSource):
+        _check_ctx(ctx, rng)
         return real.bind(ctx, rng)
     if callable(real):
+        _check_ctx(ctx, rng)
         return BoundSource(real, None, exact_stats=False)
     raise ValueError(f"real must be a RealSource or a callable real(t, m, rng) -> stats, "
                      f"got {real!r}")
@@ -262,7 +272,7 @@ class Sampler:
     def draw_stats(self, model, params, n: int, rng, exact: bool = False):
         """Statistics of n generated points per chain (default: ``model.stats`` of
         :meth:`draw_points`)."""
-        return check_model("model", model).stats(self.draw_points(model, params, n, rng))
+        return _method(model, "stats")(self.draw_points(model, params, n, rng))
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -274,10 +284,10 @@ class OwnSampler(Sampler):
     exact_stats = True
 
     def draw_points(self, model, params, n, rng):
-        return check_model("model", model).sample(params, n, rng)
+        return _method(model, "sample")(params, n, rng)
 
     def draw_stats(self, model, params, n, rng, exact=False):
-        return check_model("model", model).sample_stats(params, n, rng, exact=exact)
+        return _method(model, "sample_stats")(params, n, rng, exact=exact)
 
 
 class ParamSampler(Sampler):
@@ -291,10 +301,10 @@ class ParamSampler(Sampler):
         raise NotImplementedError
 
     def draw_points(self, model, params, n, rng):
-        return check_model("model", model).sample(self.sampler_params(params), n, rng)
+        return _method(model, "sample")(self.sampler_params(params), n, rng)
 
     def draw_stats(self, model, params, n, rng, exact=False):
-        return check_model("model", model).sample_stats(self.sampler_params(params), n, rng, exact=exact)
+        return _method(model, "sample_stats")(self.sampler_params(params), n, rng, exact=exact)
 
 
 class BoundSampler:
@@ -343,7 +353,7 @@ def sample_generation(model, params, n: int, rng, *, generation: int, synthetic=
     the model's own sampler for generation 0 (the truth), ``synthetic`` (default: the model's
     default sampler) for every fitted generation.  Used by :mod:`collapselab.monitoring`."""
     generation = check_int("generation", generation, minimum=0)
-    check_model("model", model)
+    _method(model, "sample")
     if generation == 0:
         return model.sample(params, n, rng)
     s = default_sampler(model) if synthetic is None else synthetic

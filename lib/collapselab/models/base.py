@@ -27,8 +27,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .._validate import check_model
-
 
 @runtime_checkable
 class BatchModel(Protocol):
@@ -50,7 +48,8 @@ class BatchModel(Protocol):
 
 def combine_optional(model, a, b):
     """Combine statistics where either side may be None (an empty batch)."""
-    check_model("model", model)
+    if not callable(getattr(model, "combine", None)):
+        raise ValueError(f"model must be a batch model with a combine() method, got {type(model).__name__}")
     if a is None:
         return b
     if b is None:
