@@ -49,6 +49,10 @@ SKIP_CALLABLES = {
     "collapselab.sweep.run_sweep": "tested in tests/test_robustness.py and test_sweep.py (it forks a pool)",
     "collapselab.widgets.loop_explorer": "builds ipywidgets; its arguments are checked by plot_loop's rules",
     "collapselab.widgets.LoopExplorer": "the widget class behind loop_explorer",
+    "collapselab.sources.RealSource.bind": "abstract (raises NotImplementedError); every subclass's bind is fuzzed",
+    "collapselab.sources.Sampler.draw_points": "abstract; every subclass's draw_points is fuzzed",
+    "collapselab.sources.Sampler.draw_stats": "abstract; every subclass's draw_stats is fuzzed",
+    "collapselab.sources.ParamSampler.sampler_params": "abstract; Tempered's and CategoricalBias's are fuzzed",
     "collapselab.widgets.plot_loop": "draws a figure per call (~0.7 s): too slow for the budget; "
                                      "its checks are tested in tests/test_robustness.py",
 }
@@ -96,6 +100,16 @@ _LAZY = {
     "pca_trajectory": lambda: __import__("collapselab").run_loop(
         __import__("collapselab").models.PCAGaussian(1), _default_params(__import__("collapselab").models.PCAGaussian(1), R=1),
         n=10, generations=2, replicates=2, seed=0),
+    "kde_truth": lambda: __import__("collapselab").models.kde.gaussian_mixture([[-1.0, 1.0]], [0.5]),
+    "gauss_model": lambda: __import__("collapselab").Gaussian1D(),
+    "rng": lambda: np.random.default_rng(0),
+    "empirical_model": lambda: __import__("collapselab").models.Empirical(),
+    "truth_source": lambda: __import__("collapselab").sources.Truth(),
+    "own_sampler": lambda: __import__("collapselab").sources.OwnSampler(),
+    # the context a source or sampler is bound to (the loop builds one per run)
+    "ctx": lambda: __import__("collapselab").sources.LoopContext(
+        model=__import__("collapselab").Gaussian1D(), truth=__import__("collapselab").Gaussian1D().params(0, 1, replicates=3),
+        replicates=3, n=10, generations=3, schedule=__import__("collapselab").replace(), exact=False),
     "trajectory": lambda: __import__("collapselab").run_loop(
         __import__("collapselab").Gaussian1D(), __import__("collapselab").Gaussian1D().params(0, 1),
         n=10, generations=3, replicates=3, seed=0),
@@ -140,6 +154,34 @@ _BY_CALLABLE = {
     "collapselab.checks.same_trajectory": {"a": "trajectory", "b": "trajectory"},
     "collapselab.widgets.plot_loop": {"quantity": "var", "replicates": 20, "model": "model", "truth": "truth"},
     "collapselab.checks.assert_same_trajectory": {"a": "trajectory", "b": "trajectory"},
+    # the non-parametric CRT (chapter 7), its rates and the sources of the loop
+    "collapselab.crt.at_generations": {"f": "metric", "generations": [0, 1, 3]},
+    "collapselab.crt.biased_mixture": {"truth": "kde_truth", "contaminant": "kde_truth", "b": 0.2},
+    "collapselab.crt.run_crt": {"model": "empirical_model", "alpha": 0.5, "n": 10, "generations": 3},
+    "collapselab.models.kde.PowerBandwidth": {"h0": 0.5, "p": 0.2, "batch": 10},
+    "collapselab.models.kde.PowerBandwidth.generation": {"N": [10, 20, 30]},
+    "collapselab.models.sampling_bias.CategoricalBias.sampler_params": {"params": np.full((3, 5), 0.2)},
+    "collapselab.models.tempered.Tempered.sampler_params": {"params": "normal"},
+    "collapselab.rates.crt_exponent": {"q": 0.4},
+    "collapselab.rates.fit_exponent": {"t": [1, 2, 4, 8, 16, 32, 64, 128],
+                                       "err": [1.0, 0.72, 0.49, 0.36, 0.25, 0.17, 0.13, 0.09]},
+    "collapselab.sources.DriftingTruth": {"params_at": lambda t: __import__("collapselab").Gaussian1D().params(0.1 * t, 1.0)},
+    "collapselab.sources.OwnSampler.draw_points": {"model": "gauss_model", "params": "normal"},
+    "collapselab.sources.OwnSampler.draw_stats": {"model": "gauss_model", "params": "normal"},
+    "collapselab.sources.Truth.bind": {"rng": "rng"},
+    "collapselab.sources.ParamSampler.draw_points": {"model": "gauss_model", "params": "normal"},
+    "collapselab.sources.ParamSampler.draw_stats": {"model": "gauss_model", "params": "normal"},
+    "collapselab.sources.bind_real": {"real": "truth_source"},
+    "collapselab.sources.bind_synthetic": {"synthetic": "own_sampler"},
+    "collapselab.sources.concat_points": {"chunks": [np.zeros((3, 4)), np.ones((3, 2))]},
+    "collapselab.sources.sample_generation": {"model": "gauss_model", "params": "normal", "generation": 1},
+    "collapselab.sources.take_points": {"x": np.arange(18.0).reshape(3, 6), "idx": np.array([[0, 2], [1, 3], [4, 5]])},
+    "collapselab.theory.crt.bias_carry": {"bias": [0.1, 0.1, 0.1]},
+    "collapselab.theory.crt.decaying_bias": {"b0": 0.5},
+    "collapselab.wasserstein.mixture_cdf": {"x": [[-1.0, 0.0, 1.0]], "mu": [[-1.0, 1.0]], "s": [[0.5, 0.5]],
+                                            "w": [[0.5, 0.5]]},
+    "collapselab.wasserstein.w1_empirical": {"atoms": [[-0.5, 0.1, 0.7], [0.2, -1.0, 1.1], [0.0, 0.3, -0.2]]},
+    "collapselab.wasserstein.w1_normal_scale": {"sigma_a": 1.0, "sigma_b": 2.0},
 }
 # theory modules take plain numbers: no model context
 _PLAIN = {"p": 0.3, "q": 0.5, "T": 10}
@@ -204,6 +246,8 @@ def _default_params(model, R=3):
         return model.params(np.full(5, 0.2), replicates=R)
     if isinstance(model, M.Curated):
         return model.model.params(0.0, 1.0, replicates=R)
+    if isinstance(model, M.Empirical):
+        return model.params(np.random.default_rng(2).standard_normal((R, 15)))
     sig = inspect.signature(model.params)
     if "replicates" in sig.parameters:
         try:
@@ -222,7 +266,11 @@ def _instances():
            M.LinearRegression(2)]
     makers = [M.GaussianKDE, lambda: M.PCAGaussian(1), M.TemperedGaussian1D, M.KnownVarianceGaussian1D,
               lambda: M.BiasedCategorical(5, tau=0.8),
-              lambda: M.Curated(M.Gaussian1D(), M.gaussian_loglik(), keep=0.5)]
+              lambda: M.Curated(M.Gaussian1D(), M.gaussian_loglik(), keep=0.5), M.Empirical,
+              lambda: M.kde.PowerBandwidth(0.5, 0.2, 10),
+              lambda: cl.sources.DriftingTruth(lambda t: M.Gaussian1D().params(0.1 * t, 1.0)),
+              lambda: cl.sources.FixedSample(cl.sources.Truth()), M.Tempered,
+              lambda: cl.datasets.Bootstrap(np.random.default_rng(0).standard_normal((30, 1)))]
     for make in makers:
         try:
             out.append(make())
@@ -277,6 +325,8 @@ def targets() -> list[Target]:
                 out.append(Target(qual, mod.__name__, "constructor", cls=obj))
                 for attr, member in vars(obj).items():
                     if attr.startswith("_") or not inspect.isfunction(member):
+                        continue
+                    if f"{qual}.{attr}" in SKIP_CALLABLES:
                         continue
                     out.append(Target(f"{qual}.{attr}", mod.__name__, "method", cls=obj, attr=attr))
     return out
@@ -371,6 +421,9 @@ def _instance_for(cls, instances):
     for inst in instances:
         if type(inst) is cls:
             return inst
+    for inst in instances:        # a base class's methods, through a subclass instance
+        if isinstance(inst, cls):
+            return inst
     try:
         return cls()
     except Exception:
@@ -387,6 +440,8 @@ def _context_for_module(modname, instances):
         "collapselab.models.kde": M.GaussianKDE, "collapselab.theory.kde": M.GaussianKDE,
         "collapselab.models.tempered": M.TemperedGaussian1D, "collapselab.theory.pca_gaussian": M.PCAGaussian,
         "collapselab.models.sampling_bias": M.BiasedCategorical,
+        "collapselab.models.empirical": M.Empirical, "collapselab.wasserstein": M.GaussianKDE,
+        "collapselab.crt": M.GaussianKDE,
     }.get(modname, M.Gaussian1D)
     inst = _instance_for(fam, instances)
     ctx = model_context(inst) if inst is not None else {}
@@ -395,7 +450,7 @@ def _context_for_module(modname, instances):
         ctx = {k: v for k, v in ctx.items() if k in ("rng", "model")}
         ctx.update(_PLAIN)
         ctx.update(_PLAIN_BY_MODULE.get(modname, {}))
-    if modname in ("collapselab.models.kde", "collapselab.theory.kde"):
+    if modname in ("collapselab.models.kde", "collapselab.theory.kde", "collapselab.wasserstein", "collapselab.crt"):
         from collapselab.models.kde import gaussian_mixture
         ctx["truth"] = gaussian_mixture([[-1.0, 1.0]], [0.5])
     if modname in ("collapselab.models.categorical",):

@@ -168,14 +168,26 @@ def test_categorical_metrics_refuse_nan_models():
 
 def test_run_loop_examples():
     g = cl.Gaussian1D()
-    with pytest.raises(ValueError, match="params must be Normal1DParams"):
+    truth = g.params(0, 1)
+    with pytest.raises(ValueError, match="truth must be the parameters of model 0"):
         cl.run_loop(g, None, n=5, generations=3)
-    # metrics={'m': 3}, seed=True and exact='no' are run_loop's own arguments (loop.py, being
-    # rewritten by another helper); the model-level checks already catch seed and exact:
-    with pytest.raises(ValueError, match="seed"):
-        cl.run_loop(g, g.params(0, 1), n=5, generations=3, seed=True)
-    with pytest.raises(ValueError, match="exact"):
-        cl.run_loop(g, g.params(0, 1), n=5, generations=3, exact="no")
+    with pytest.raises(ValueError, match=r"truth: params\.var contains NaN"):
+        cl.run_loop(g, Normal1DParams(np.array([0.0]), np.array([np.nan])), n=5, generations=3)
+    with pytest.raises(ValueError, match=r"truth: .*2 chains"):
+        cl.run_loop(g, g.params(0, 1, replicates=2), n=5, generations=3, replicates=3)
+    for kwargs, message in (({"seed": True}, "seed"), ({"exact": "no"}, "exact"), ({"record": 1}, "record"),
+                            ({"progress": None}, "progress"), ({"metrics": {"m": 3}}, "metric 'm' must be callable"),
+                            ({"metrics": [len]}, "metrics must be a mapping"),
+                            ({"generations": 10**12}, "generations"), ({"schedule": "replace"}, "schedule"),
+                            ({"real": 3}, "real must be a RealSource")):
+        with pytest.raises(ValueError, match=message):
+            cl.run_loop(g, truth, **dict(dict(n=5, generations=3), **kwargs))
+    with pytest.raises(ValueError, match="model must be a batch model with a fit"):
+        cl.run_loop(object(), truth, n=5, generations=3)
+    # real= / synthetic= of the new API: a plain statistics callable cannot feed a point-based schedule
+    with pytest.raises(ValueError, match="real must be a RealSource that draws points"):
+        cl.run_loop(g, truth, n=5, generations=3, schedule=cl.schedules.accumulate_subsample(),
+                    real=lambda t, m, rng: g.sample_stats(truth, m, rng))
 
 
 def test_kl_mixture_never_negative_and_empty_params_refused():
@@ -203,13 +215,14 @@ def test_pca_fit_on_nan_stats_is_a_clear_error():
 
 
 def test_tempered_sampler_seed():
-    """TemperedGaussian1D is rewritten by another helper; its samplers inherit the rule."""
+    """TemperedGaussian1D's samplers follow the seed rule: an int seed is a seed, a bool is not."""
     m = TemperedGaussian1D(tau=0.9)
     p = m.params(0, 1, replicates=2)
-    try:
-        m.sample_stats(p, 5, 0)
-    except (AttributeError, TypeError):
-        pytest.xfail("tempered.py (helper C1) still assumes a Generator: see the fuzz test's list")
+    a, b = m.sample_stats(p, 5, 0), m.sample_stats(p, 5, np.random.default_rng(0))
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.m2, b.m2)
+    with pytest.raises(ValueError, match="seed|rng"):
+        m.sample_stats(p, 5, True)
 
 
 def test_widgets_plot_loop_checks():
@@ -302,10 +315,8 @@ def test_run_sweep_validates_its_arguments():
         run_sweep(3, AX, executor="serial", progress=False)
 
 
-# --- examples whose code belongs to modules being rewritten (loop.py, schedules.py, the
-# tempered, curated and KDE models: helpers C1/C2).  Each runs in a forked process with a time
-# limit, so a hang cannot stall the suite; the coordinator removes the xfail marks after the
-# merge (they are listed with EXPECTED_FAILURES_AFTER_MERGE in tests/test_fuzz_api.py).
+# --- size guards and flags of the loop, the schedules, the tempered, curated and KDE models.
+# Each example runs in a forked process with a time limit, so a hang cannot stall the suite.
 
 def _bounded(fn, timeout=2.0):
     """('raised', message) for a ValueError/TypeError, ('other', repr) for another exception,
@@ -336,15 +347,12 @@ def _g():
     return g, g.params(0, 1)
 
 
-WAITING_FOR_REWRITE = pytest.mark.xfail(reason="module being rewritten by helper C1/C2; "
-                                        "remove after the merge", strict=False)
-
-
-@WAITING_FOR_REWRITE
 @pytest.mark.parametrize("call, name", [
     (lambda: cl.run_loop(*_g(), n=5, generations=10**12), "generations"),
-    (lambda: cl.models.curated_loop(cl.models.Curated(cl.Gaussian1D(), cl.models.gaussian_loglik()),
-                                    _g()[1], n=5, generations=10**12), "generations"),
+    (lambda: cl.run_loop(cl.Gaussian1D(), _g()[1], n=5, generations=10**12,
+                         synthetic=cl.models.Curated(cl.Gaussian1D(), cl.models.gaussian_loglik())),
+     "generations"),
+    (lambda: cl.models.gaussian_loglik(relative="no"), "relative"),
     (lambda: TemperedGaussian1D and cl.models.tempered.stability_point(0.5, 0.9, generations=10**12), "generations"),
     (lambda: cl.models.kde.founder_counts(cl.GaussianKDE(), cl.models.kde.gaussian_mixture([[0.0, 1.0]], [0.5]),
                                           10, 10**12, 2, 0), "generations"),
@@ -352,9 +360,11 @@ WAITING_FOR_REWRITE = pytest.mark.xfail(reason="module being rewritten by helper
     (lambda: cl.run_loop(*_g(), n=10**12, generations=1, replicates=2), "n"),
     (lambda: cl.run_loop(*_g(), n=5, generations=3, metrics={"m": 3}), "metrics"),
     (lambda: cl.run_loop(*_g(), n=5, generations=3, record="no"), "record"),
-], ids=["run_loop-generations", "curated_loop-generations", "stability_point-generations",
+    (lambda: cl.models.kde.founder_counts(cl.GaussianKDE(), cl.models.kde.gaussian_mixture([[0.0, 1.0]], [0.5]),
+                                          10**7, 3, 10**4, 0), "n="),
+], ids=["run_loop-generations", "curated_synthetic-generations", "gaussian_loglik-relative", "stability_point-generations",
         "founder_counts-generations", "real_data_used-generations", "run_loop-n", "run_loop-metrics",
-        "run_loop-record"])
-def test_examples_in_modules_being_rewritten(call, name):
+        "run_loop-record", "founder_counts-size"])
+def test_loop_and_model_guards(call, name):
     outcome, message = _bounded(call)
     assert outcome == "raised" and name in message, (outcome, message)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_array, check_fraction, check_int, check_real
+from ._validate import check_array, check_callable, check_count, check_fraction, check_int, check_real
 from .loop import run_loop
 from .models.kde import KDEParams, _check_params
 from .schedules import Schedule, accumulate_mix
@@ -58,7 +58,7 @@ def log_generations(generations: int, count: int = 16, start: int = 1) -> np.nda
     """About ``count`` distinct integer generations from ``start`` to ``generations``, evenly
     spaced in log t (always including both ends)."""
     generations = check_int("generations", generations, minimum=1)
-    count = check_int("count", count, minimum=2)
+    count = check_count("count", count, minimum=2, per_item=3.0, work_per_item=10.0)
     start = check_int("start", start, minimum=1, maximum=generations)
     t = np.unique(np.round(np.geomspace(start, generations, count)).astype(int))
     return t
@@ -108,6 +108,7 @@ def run_crt(model, truth, *, n: int, alpha: float, generations: int, replicates:
     returning W1 to the truth at generations ``at`` (default: 16 log-spaced).  Extra keyword
     arguments go to :func:`~collapselab.loop.run_loop` (e.g. ``real=`` a biased source)."""
     generations = check_int("generations", generations, minimum=1)
+    check_callable("metric", metric)
     at = log_generations(generations) if at is None else np.asarray(at)
     if at.ndim != 1 or at.size == 0 or np.any(at < 1) or np.any(at > generations):
         raise ValueError(f"at must be generations in 1..{generations}")

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_rng, check_array, check_int, check_real
-from .sources import BoundSource, RealSource
+from ._validate import as_rng, check_array, check_bool, check_int, check_real, check_size
+from .sources import BoundSource, RealSource, _check_ctx
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,23 @@ class ImageDataset:
         return to_images(x, self.image_shape, self.value_range)
 
 
+def _pair(name: str, value) -> tuple:
+    """The two entries of a pair (a tuple, list or array of length 2)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(f"{name} must be a pair of two numbers, got {value!r}"[:200])
+    return tuple(value)
+
+
 def to_images(x, shape, value_range=(0.0, 16.0), quantise: bool = True) -> np.ndarray:
     """Clip points (..., h*w) to ``value_range``, round them to integers if ``quantise``, and
     reshape them to images (..., h, w).  For display only."""
     x = check_array("x", x)
-    h, w = (check_int("shape", s, minimum=1) for s in shape)
+    quantise = check_bool("quantise", quantise)
+    h, w = _pair("shape", shape)
+    h, w = (check_int("shape", s, minimum=1) for s in (h, w))
     if x.ndim < 1 or x.shape[-1] != h * w:
         raise ValueError(f"x must end with an axis of {h * w} pixels, got shape {x.shape}")
-    lo, hi = (check_real("value_range", v) for v in value_range)
+    lo, hi = (check_real("value_range", v) for v in _pair("value_range", value_range))
     if not lo < hi:
         raise ValueError(f"value_range must be increasing, got {value_range}")
     out = np.clip(x, lo, hi)
@@ -106,6 +115,7 @@ def bootstrap_indices(size: int, replicates: int, m: int, rng) -> np.ndarray:
     size = check_int("size", size, minimum=1)
     replicates = check_int("replicates", replicates, minimum=1)
     m = check_int("m", m, minimum=1)
+    check_size(f"replicates={replicates} x m={m} indices", float(replicates) * m)
     return as_rng(rng).integers(0, size, size=(replicates, m))
 
 
@@ -136,6 +146,7 @@ class Bootstrap(RealSource):
         return f"Bootstrap({self.x.shape[0]} rows{'' if self.labels is None else ', labelled'})"
 
     def bind(self, ctx, rng):
+        _check_ctx(ctx, rng)
         model, R, x, lab = ctx.model, ctx.replicates, self.x, self.labels
 
         def stats(t, m, r):

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ._validate import as_rng, check_int
+from ._validate import as_rng, check_bool, check_count, check_int
 from .models.base import combine_optional
 from .schedules import Schedule, replace
 
@@ -64,7 +64,7 @@ def _subsample(pool, k, rng):
     independently per chain.  A subsample that is a large share of the pool sorts random keys
     (O(N) per chain); a small one uses Floyd's algorithm, vectorised over chains (O(k^2) per
     chain, independent of the pool size N)."""
-    from .sources import points_size, take_points
+    from .sources import _take_points, points_size
     N = points_size(pool)
     if k >= N:
         return pool
@@ -77,7 +77,7 @@ def _subsample(pool, k, rng):
             draw = rng.integers(0, j + 1, size=R)
             seen = (idx[:, :i] == draw[:, None]).any(axis=1)
             idx[:, i] = np.where(seen, j, draw)
-    return take_points(pool, np.sort(idx, axis=1))
+    return _take_points(pool, np.sort(idx, axis=1))
 
 
 class _Pool:
@@ -144,17 +144,18 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
     from .sources import FixedSample, LoopContext, Truth, bind_real, bind_synthetic
 
     n = check_int("n", n, minimum=1, maximum=_MAX_SIZE)
-    generations = check_int("generations", generations, minimum=0, maximum=_MAX_SIZE)
+    generations = check_count("generations", generations, minimum=0, maximum=_MAX_SIZE)
     replicates = check_int("replicates", replicates, minimum=1, maximum=_MAX_SIZE)
     record_every = check_int("record_every", record_every, minimum=1)
-    for name, flag in (("exact", exact), ("record", record), ("progress", progress)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False, got {flag!r}")
-    exact = bool(exact)
+    exact = check_bool("exact", exact)
+    record = check_bool("record", record)
+    progress = check_bool("progress", progress)
     if isinstance(seed, (bool, np.bool_)):
         raise ValueError(f"seed must be an int, a SeedSequence or a numpy Generator, got {seed!r}")
     if truth is None:
         raise ValueError("truth must be the parameters of model 0 (the true distribution), got None")
+    # the methods a statistics-based run calls (a point-based schedule also needs sample/stats,
+    # checked below); a model need not implement the whole BatchModel interface
     for method in ("fit", "combine", "broadcast", "record", "sample_stats"):
         if not callable(getattr(model, method, None)):
             raise ValueError(f"model must be a batch model with a {method}() method, got {model!r}")
@@ -166,12 +167,15 @@ def run_loop(model, truth, *, n: int, generations: int, replicates: int = 1,
     metrics = dict(metrics or {})
     for name, f in metrics.items():
         if not callable(f):
-            raise ValueError(f"metric {name!r} must be callable f(params, truth) -> (R,), got {f!r}")
+            raise ValueError(f"metrics: metric {name!r} must be callable f(params, truth) -> (R,), got {f!r}")
     if real is not None and not callable(real) and not hasattr(real, "bind"):
         raise ValueError(f"real must be a RealSource or a callable real(t, m, rng) -> stats, "
                          f"got {real!r}")
     rng = as_rng(seed)
-    truth = model.broadcast(truth, replicates)
+    try:
+        truth = model.broadcast(truth, replicates)
+    except ValueError as exc:
+        raise ValueError(f"truth: {exc}") from exc
 
     ctx = LoopContext(model=model, truth=truth, replicates=replicates, n=n,
                       generations=generations, schedule=schedule, exact=exact)

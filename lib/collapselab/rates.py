@@ -66,7 +66,9 @@ def fit_exponent(t, err, window=None, log_power: float = 0.0, method: str = "mea
         raise ValueError(f"err must have {t.size} rows (one per t), got {err.shape[0]}")
     if t.size > 1 and np.any(np.diff(t) <= 0):
         raise ValueError("t must be strictly increasing")
-    log_power = check_real("log_power", log_power)
+    # a power of log t: |k| beyond 100 would overflow (log log t)^k for any t in float64 range
+    log_power = check_real("log_power", log_power, minimum=-100.0, maximum=100.0)
+    groups = check_int("groups", groups, minimum=2)
     if method not in ("mean", "chains"):
         raise ValueError(f"method must be 'mean' or 'chains', got {method!r}")
     if window is None:

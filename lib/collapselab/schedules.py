@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_fraction, check_int
+from ._validate import check_bool, check_count, check_fraction, check_int
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Schedule:
         """Real points one chain consumes over generations 1..T.  Generation 1's synthetic
         part comes from model 0 (the truth), so it counts as real; a fixed real set
         (``fresh_real=False``) is counted once."""
-        generations = check_int("generations", generations, minimum=0)
+        generations = check_count("generations", generations, minimum=0)
         if generations == 0:
             return 0
         sizes = [self.batch_sizes(t, n) for t in range(1, generations + 1)]
@@ -114,6 +114,7 @@ def mix(alpha: float, fresh_real: bool = True) -> Schedule:
     """A share alpha of each generation's n points is real, the rest from the previous model.
     ``mix(0)`` is :func:`replace`; ``mix(1)`` is :func:`all_real`."""
     alpha = check_fraction("alpha", alpha)
+    fresh_real = check_bool("fresh_real", fresh_real)
     return Schedule(f"mix(alpha={alpha:g})", real_fraction=alpha, fresh_real=fresh_real)
 
 
@@ -121,6 +122,7 @@ def inject(every: int, alpha: float = 0.0, fresh_real: bool = True) -> Schedule:
     """Replace (or mix with alpha), but every ``every`` generations train on all-real data."""
     every = check_int("every", every, minimum=1)
     alpha = check_fraction("alpha", alpha)
+    fresh_real = check_bool("fresh_real", fresh_real)
     return Schedule(f"inject(every={every})", real_fraction=alpha, inject_every=every,
                     fresh_real=fresh_real)
 
@@ -133,6 +135,7 @@ def all_real() -> Schedule:
 def accumulate_mix(alpha: float, fresh_real: bool = True) -> Schedule:
     """Accumulate, with a share alpha of each new batch real."""
     alpha = check_fraction("alpha", alpha)
+    fresh_real = check_bool("fresh_real", fresh_real)
     return Schedule(f"accumulate-mix(alpha={alpha:g})", real_fraction=alpha, accumulate=True,
                     fresh_real=fresh_real)
 
@@ -171,4 +174,4 @@ def get(name: str, **kwargs) -> Schedule:
     try:
         return SCHEDULES[name](**kwargs)
     except KeyError:
-        raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {name!r}") from None
+        raise ValueError(f"name: schedule must be one of {sorted(SCHEDULES)}, got {name!r}") from None

@@ -51,7 +51,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._validate import check_int
+from ._validate import as_rng, check_array, check_bool, check_int
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class BoundSource:
     def __init__(self, stats: Callable, points: Callable | None = None, exact_stats: bool = False):
         self.stats = stats
         self.points = points
-        self.exact_stats = exact_stats
+        self.exact_stats = check_bool("exact_stats", exact_stats)
 
 
 class RealSource:
@@ -103,6 +103,7 @@ class Truth(RealSource):
     sampler, ``model.sample_stats(truth, m, rng, exact)`` (exact path where the model has one)."""
 
     def bind(self, ctx, rng):
+        _check_ctx(ctx, rng)
         model, truth, exact = ctx.model, ctx.truth, ctx.exact
 
         def stats(t, m, r):
@@ -133,6 +134,7 @@ class DriftingTruth(RealSource):
         return f"DriftingTruth({getattr(self.params_at, '__name__', self.params_at)!r})"
 
     def bind(self, ctx, rng):
+        _check_ctx(ctx, rng)
         model, exact, R = ctx.model, ctx.exact, ctx.replicates
         cache: dict[int, Any] = {}
 
@@ -175,6 +177,7 @@ class FixedSample(RealSource):
         return getattr(self.source, "exact_stats", True) if self.source is not None else True
 
     def bind(self, ctx, rng):
+        _check_ctx(ctx, rng)
         inner = bind_real(Truth() if self.source is None else self.source, ctx, rng)
         sched, n, model = ctx.schedule, ctx.n, ctx.model
         sizes = sorted({sched.batch_sizes(t, n)[0] for t in range(1, ctx.generations + 1)} - {0})
@@ -196,7 +199,7 @@ class FixedSample(RealSource):
             def points(t, m, r):
                 if m not in sizes:
                     raise unknown(m)
-                return take_points(pool, slice(0, m))
+                return _take_points(pool, slice(0, m))
 
             def stats(t, m, r):
                 return model.stats(points(t, m, r))
@@ -217,12 +220,31 @@ class FixedSample(RealSource):
         return BoundSource(stats, None, exact_stats=inner.exact_stats)
 
 
+def _method(model, name: str):
+    """The bound method ``model.<name>``, or a ValueError naming ``model`` (samplers and sources
+    call only what they need, so a model need not implement the whole BatchModel interface)."""
+    f = getattr(model, name, None)
+    if not callable(f):
+        raise ValueError(f"model must be a batch model with a {name}() method, got {type(model).__name__}")
+    return f
+
+
+def _check_ctx(ctx, rng=None) -> None:
+    """The run a source or sampler is bound to, and (for real sources) the run's generator."""
+    if not isinstance(ctx, LoopContext):
+        raise ValueError(f"ctx must be a LoopContext (the run being bound), got {type(ctx).__name__}")
+    if rng is not None:
+        as_rng(rng, "rng")
+
+
 def bind_real(real, ctx: LoopContext, rng) -> BoundSource:
     """A :class:`BoundSource` for ``real``: a :class:`RealSource` (bound) or a plain callable
     ``real(t, m, rng) -> stats`` (statistics only)."""
     if isinstance(real, RealSource):
+        _check_ctx(ctx, rng)
         return real.bind(ctx, rng)
     if callable(real):
+        _check_ctx(ctx, rng)
         return BoundSource(real, None, exact_stats=False)
     raise ValueError(f"real must be a RealSource or a callable real(t, m, rng) -> stats, "
                      f"got {real!r}")
@@ -250,7 +272,7 @@ class Sampler:
     def draw_stats(self, model, params, n: int, rng, exact: bool = False):
         """Statistics of n generated points per chain (default: ``model.stats`` of
         :meth:`draw_points`)."""
-        return model.stats(self.draw_points(model, params, n, rng))
+        return _method(model, "stats")(self.draw_points(model, params, n, rng))
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -262,10 +284,10 @@ class OwnSampler(Sampler):
     exact_stats = True
 
     def draw_points(self, model, params, n, rng):
-        return model.sample(params, n, rng)
+        return _method(model, "sample")(params, n, rng)
 
     def draw_stats(self, model, params, n, rng, exact=False):
-        return model.sample_stats(params, n, rng, exact=exact)
+        return _method(model, "sample_stats")(params, n, rng, exact=exact)
 
 
 class ParamSampler(Sampler):
@@ -279,10 +301,10 @@ class ParamSampler(Sampler):
         raise NotImplementedError
 
     def draw_points(self, model, params, n, rng):
-        return model.sample(self.sampler_params(params), n, rng)
+        return _method(model, "sample")(self.sampler_params(params), n, rng)
 
     def draw_stats(self, model, params, n, rng, exact=False):
-        return model.sample_stats(self.sampler_params(params), n, rng, exact=exact)
+        return _method(model, "sample_stats")(self.sampler_params(params), n, rng, exact=exact)
 
 
 class BoundSampler:
@@ -293,7 +315,7 @@ class BoundSampler:
                  applies_to_model0: bool = False):
         self.stats = stats
         self.points = points
-        self.applies_to_model0 = applies_to_model0
+        self.applies_to_model0 = check_bool("applies_to_model0", applies_to_model0)
 
 
 def default_sampler(model) -> Sampler:
@@ -306,6 +328,7 @@ def default_sampler(model) -> Sampler:
 def bind_synthetic(synthetic, ctx: LoopContext) -> BoundSampler:
     """A :class:`BoundSampler` for ``synthetic``: a :class:`Sampler`, a plain callable
     ``synthetic(params, m, rng) -> stats`` or None (the model's default, :func:`default_sampler`)."""
+    _check_ctx(ctx)
     if synthetic is None:
         synthetic = default_sampler(ctx.model)
     model, exact = ctx.model, ctx.exact
@@ -330,6 +353,7 @@ def sample_generation(model, params, n: int, rng, *, generation: int, synthetic=
     the model's own sampler for generation 0 (the truth), ``synthetic`` (default: the model's
     default sampler) for every fitted generation.  Used by :mod:`collapselab.monitoring`."""
     generation = check_int("generation", generation, minimum=0)
+    _method(model, "sample")
     if generation == 0:
         return model.sample(params, n, rng)
     s = default_sampler(model) if synthetic is None else synthetic
@@ -345,20 +369,55 @@ def sample_generation(model, params, n: int, rng, *, generation: int, synthetic=
 def concat_points(chunks):
     """Concatenate point batches along the sample axis (axis 1); tuples (e.g. regression's
     (X, y)) are concatenated field by field."""
+    if not isinstance(chunks, (list, tuple)):
+        raise ValueError(f"chunks must be a list of point batches, got {type(chunks).__name__}")
     chunks = [c for c in chunks if c is not None]
+    if not chunks:
+        raise ValueError("chunks must hold at least one batch of points")
+    for c in chunks:
+        points_size(c)
     if isinstance(chunks[0], tuple):
         return tuple(np.concatenate(parts, axis=1) for parts in zip(*chunks))
     return np.concatenate(chunks, axis=1)
 
 
 def points_size(x) -> int:
-    return (x[0] if isinstance(x, tuple) else x).shape[1]
+    """The number of points per chain of ``x``: an array (R, m, ...) or a tuple of them."""
+    first = x[0] if isinstance(x, tuple) and x else x
+    if not isinstance(first, np.ndarray) or first.ndim < 2:
+        raise ValueError(f"x must be points: an array (R, m, ...) or a tuple of them, "
+                         f"got {type(first).__name__}")
+    return first.shape[1]
 
 
 def take_points(x, idx):
     """Points ``x[:, idx]`` (a slice) or, for an index array (R, k), each chain's own rows."""
+    fields = x if isinstance(x, tuple) else (x,)
+    for i, f in enumerate(fields):
+        name = f"x[{i}]" if isinstance(x, tuple) else "x"
+        if not isinstance(f, np.ndarray):
+            raise ValueError(f"{name} must be points: an array (R, m, ...), got {type(f).__name__}")
+        if f.ndim < 2 or f.shape[0] < 1:
+            raise ValueError(f"{name} must be points shaped (R, m, ...), got shape {f.shape}")
+        if f.dtype.kind in "fc":
+            check_array(name, f)
+    R, N = fields[0].shape[:2]
+    if not isinstance(idx, slice):
+        if isinstance(idx, (str, bytes)) or not isinstance(idx, (np.ndarray, list, tuple)):
+            raise ValueError(f"idx must be a slice or an integer array (R, k), got {type(idx).__name__}")
+        idx = np.asarray(idx)
+        if idx.dtype.kind not in "iu" or idx.ndim != 2 or idx.shape[0] != R:
+            raise ValueError(f"idx must be an integer array ({R}, k), got {idx.dtype} of shape {idx.shape}")
+        if idx.size and (idx.min() < 0 or idx.max() >= N):
+            raise ValueError(f"idx must index the {N} points of each chain, got values in "
+                             f"[{idx.min()}, {idx.max()}]")
+    return _take_points(x, idx)
+
+
+def _take_points(x, idx):
+    """:func:`take_points` without the checks (the loop's subsample indices are valid)."""
     if isinstance(x, tuple):
-        return tuple(take_points(a, idx) for a in x)
+        return tuple(_take_points(a, idx) for a in x)
     if isinstance(idx, slice):
         return x[:, idx]
     idx = idx.reshape(idx.shape + (1,) * (x.ndim - 2))

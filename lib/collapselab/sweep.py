@@ -142,6 +142,17 @@ def _cancel(futures) -> None:
             pass
 
 
+def _submitter(executor) -> Callable:
+    """``executor.submit``; for a ``dask.distributed.Client`` with ``pure=False``.  Dask keys a
+    call by a hash of its function and arguments (``pure=True`` by default), so a sweep that
+    repeats one whose pending work was just cancelled would be handed the old futures, still
+    being cancelled, and fail with CancelledError.  Fresh keys make each sweep independent (the
+    numbers do not change: every point's seed is an explicit argument)."""
+    if type(executor).__module__.split(".")[0] == "distributed":
+        return lambda *args: executor.submit(*args, pure=False)
+    return executor.submit
+
+
 def run_sweep(func: Callable[..., Mapping[str, Any]], axes: Mapping[str, Sequence], *, seed=0,
               executor: Any = "processes", max_workers: int | None = None,
               progress: bool = True, fixed: Mapping[str, Any] | None = None,
@@ -219,7 +230,8 @@ def run_sweep(func: Callable[..., Mapping[str, Any]], axes: Mapping[str, Sequenc
             if executor == "processes":
                 workers = max_workers or os.cpu_count() or 1
                 own_pool = executor = cf.ProcessPoolExecutor(max_workers=check_int("max_workers", workers, minimum=1))
-            futures = [executor.submit(_call, func, params, s) for params, s in calls]
+            submit = _submitter(executor)
+            futures = [submit(_call, func, params, s) for params, s in calls]
             for i, fut in enumerate(futures):
                 if not record(i, fut.result()) and on_error == "raise":
                     _cancel(futures[i + 1:])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from ._validate import check_array, check_int, check_real
+from ._validate import check_array, check_int, check_kde, check_normal1d, check_real, check_size
 from .models.empirical import EmpiricalParams
 from .models.gaussian import Normal1DParams
 from .models.kde import KDEParams, _row_constant, gaussian_mixture
@@ -40,21 +40,23 @@ def crt_mixture(replicates: int = 1) -> KDEParams:
     return gaussian_mixture([-2.0, 1.0], [0.8, 1.3], [0.35, 0.65], replicates=replicates)
 
 
-def _truth_arrays(truth, R: int):
+def _truth_arrays(truth, R: int, name: str = "truth"):
     """(mu, s, w), each (R or 1, K), for a Gaussian-mixture or normal truth."""
     if isinstance(truth, Normal1DParams):
+        check_normal1d(name, truth)
         mu = np.atleast_1d(np.asarray(truth.mean, dtype=float))[:, None]
         s = np.sqrt(np.atleast_1d(np.asarray(truth.var, dtype=float)))[:, None]
         w = np.ones_like(mu)
     elif isinstance(truth, KDEParams):
+        check_kde(name, truth)
         mu, s, w = truth.centres, truth.widths, truth.weight_array()
     else:
-        raise ValueError(f"truth must be KDEParams (a Gaussian mixture) or Normal1DParams, got "
+        raise ValueError(f"{name} must be KDEParams (a Gaussian mixture) or Normal1DParams, got "
                          f"{type(truth).__name__}")
     if np.any(s <= 0):
-        raise ValueError("truth must have positive widths")
+        raise ValueError(f"{name} must have positive widths")
     if mu.shape[0] not in (1, R):
-        raise ValueError(f"truth has {mu.shape[0]} chains, the model {R}")
+        raise ValueError(f"{name} has {mu.shape[0]} chains, the model {R}")
     if mu.shape[0] == R and R > 1 and (mu.strides[0] == 0 or (
             np.all(mu == mu[:1]) and np.all(s == s[:1]) and np.all(w == w[:1]))):
         mu, s, w = mu[:1], s[:1], w[:1]
@@ -63,6 +65,14 @@ def _truth_arrays(truth, R: int):
 
 def mixture_cdf(x: np.ndarray, mu, s, w) -> np.ndarray:
     """F(x) for x (R', N) and mixture arrays (R', K) (R' = 1 broadcasts)."""
+    x = check_array("x", x, ndim=2)
+    mu = check_array("mu", mu, ndim=2)
+    s = check_array("s", s, ndim=2, positive=True)
+    w = check_array("w", w, ndim=2, nonnegative=True)
+    if not (mu.shape == s.shape == w.shape) or mu.shape[1] < 1:
+        raise ValueError(f"mu {mu.shape}, s {s.shape} and w {w.shape} must have one shape (R', K), K >= 1")
+    if x.shape[0] not in (1, mu.shape[0]) and mu.shape[0] != 1:
+        raise ValueError(f"x has {x.shape[0]} rows and mu {mu.shape[0]}: they must match or one must be 1")
     z = (x[..., None] - mu[:, None, :]) / s[:, None, :]
     return (ndtr(z) * w[:, None, :]).sum(axis=-1)
 
@@ -159,8 +169,7 @@ def w1_kde(params: KDEParams, truth, resolution: int = 20, max_points: int = 1 <
     the truth, shape (R,), by linear binning and an FFT convolution (module docstring).
 
     ``resolution`` grid steps per (smallest) bandwidth, at most ``max_points`` grid points."""
-    if not isinstance(params, KDEParams):
-        raise ValueError(f"params must be KDEParams, got {type(params).__name__}")
+    check_kde("params", params)
     if not params.equal_weights or not _row_constant(params.widths):
         raise ValueError("w1_kde needs a fitted KDE: equal weights and one bandwidth per chain")
     resolution = check_int("resolution", resolution, minimum=2)
@@ -199,6 +208,7 @@ def w1_to_truth(params, truth) -> np.ndarray:
     if isinstance(params, EmpiricalParams):
         return w1_empirical(params.atoms, truth)
     if isinstance(params, KDEParams):
+        check_kde("params", params)
         if params is truth or (params.centres is getattr(truth, "centres", None)):
             return np.zeros(params.replicates)
         if params.equal_weights and _row_constant(params.widths):
@@ -210,12 +220,13 @@ def w1_to_truth(params, truth) -> np.ndarray:
 def w1_mixtures(params: KDEParams, truth, points: int = 8192) -> np.ndarray:
     """W1 between two Gaussian mixtures (R chains, or one) by the trapezoidal rule on a grid of
     ``points`` spanning both +- 9 widths; shape (R,)."""
-    if not isinstance(params, KDEParams):
-        raise ValueError(f"params must be KDEParams, got {type(params).__name__}")
+    check_kde("params", params)
     points = check_int("points", points, minimum=16)
     R = params.replicates
     mu, s, w = _truth_arrays(truth, R)
-    pm, ps, pw = _truth_arrays(params, R)
+    pm, ps, pw = _truth_arrays(params, R, "params")
+    check_size(f"points={points} on a grid for {R} chains of {pm.shape[1]} + {mu.shape[1]} components",
+               3.0 * points * (pm.shape[0] * pm.shape[1] + mu.shape[0] * mu.shape[1]))
     lo = min(float((mu - 9 * s).min()), float((pm - 9 * ps).min()))
     hi = max(float((mu + 9 * s).max()), float((pm + 9 * ps).max()))
     grid = np.linspace(lo, hi, points)[None, :]

@@ -48,6 +48,8 @@ class BatchModel(Protocol):
 
 def combine_optional(model, a, b):
     """Combine statistics where either side may be None (an empty batch)."""
+    if not callable(getattr(model, "combine", None)):
+        raise ValueError(f"model must be a batch model with a combine() method, got {type(model).__name__}")
     if a is None:
         return b
     if b is None:

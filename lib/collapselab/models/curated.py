@@ -43,7 +43,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._validate import as_rng, check_array, check_int, check_real
+from .._validate import as_rng, check_array, check_bool, check_callable, check_int, check_real
 from ..sources import Sampler, default_sampler
 from .gaussian import Normal1DParams
 
@@ -197,6 +197,7 @@ class Curated(Sampler):
         """Statistics of n curated samples per chain (``exact`` is used only when nothing is
         curated: ``rule="top"`` with ``keep=1``)."""
         n = check_int("n", n, minimum=1)
+        exact = check_bool("exact", exact)
         if self.rule == "top" and self.candidates(n) == n:
             return self._proposal.draw_stats(self.model, params, n, rng, exact=exact)
         return self.model.stats(self.sample(params, n, rng))
@@ -310,6 +311,9 @@ def gaussian_loglik(reference: Normal1DParams | None = None, *, relative: bool =
     variance (the threshold rule of {prf:ref}`thm-13-typicality`).  ``proposal`` maps the chains'
     parameters to the distribution they actually sample from (e.g.
     ``TemperedGaussian1D.sampler_params``); the default is the parameters themselves."""
+    relative = check_bool("relative", relative)
+    if proposal is not None:
+        check_callable("proposal", proposal)
     if reference is not None:
         reference = _normal(reference, "reference")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _pool
-from .._validate import check_array, check_int
+from .._validate import check_array, check_bool, check_int, check_kde, check_size
 from .kde import KDEParams, sample_mixture
 
 
@@ -64,6 +64,8 @@ class PoolStats:
 
 def combine_pools(a: PoolStats, b: PoolStats) -> PoolStats:
     """The union of two pools (a's points first), appending in place when a owns spare room."""
+    _check_pool(a, "a")
+    _check_pool(b, "b")
     view, buf = _pool.append(a.data, a._buf, b.data)
     return type(a)(view, buf)
 
@@ -86,6 +88,7 @@ class Empirical:
     def broadcast(self, params, replicates: int):
         replicates = check_int("replicates", replicates, minimum=1)
         if isinstance(params, KDEParams):
+            check_kde("params", params)
             if params.replicates == replicates:
                 return params
             if params.replicates != 1:
@@ -99,12 +102,16 @@ class Empirical:
         if params.replicates == replicates:
             return params
         if params.replicates != 1:
-            raise ValueError(f"cannot broadcast parameters of {params.replicates} chains "
+            raise ValueError(f"params holds {params.replicates} chains: cannot broadcast them "
                              f"to {replicates} replicates")
         return EmpiricalParams(np.broadcast_to(params.atoms, (replicates, params.size)))
 
     def record(self, params) -> dict[str, np.ndarray]:
         """mean and var (R,) of each chain's distribution (the truth's for model 0)."""
+        if isinstance(params, KDEParams):
+            check_kde("params", params)
+        else:
+            params = _check_empirical(params)
         return {"mean": np.asarray(params.mean, dtype=float), "var": np.asarray(params.var, dtype=float)}
 
     def params(self, data) -> EmpiricalParams:
@@ -118,7 +125,7 @@ class Empirical:
         return PoolStats(data)
 
     def combine(self, a: PoolStats, b: PoolStats) -> PoolStats:
-        return combine_pools(_check_pool(a, "a"), _check_pool(b, "b"))
+        return combine_pools(a, b)
 
     def fit(self, stats: PoolStats) -> EmpiricalParams:
         """The empirical measure of the pool (a read-only view: no copy)."""
@@ -136,20 +143,28 @@ class Empirical:
             return sample_mixture(params, n, rng)
         params = _check_empirical(params)
         R, N = params.atoms.shape
+        check_size(f"sampling n={n} points for {R} chains", 2.0 * R * n)
         idx = rng.integers(0, N, size=(R, n))
         return np.take_along_axis(params.atoms, idx, axis=1)
 
     def sample_stats(self, params, n: int, rng, exact: bool = False) -> PoolStats:
+        check_bool("exact", exact)
         return PoolStats(self.sample(params, n, rng))
 
 
 def _check_empirical(params) -> EmpiricalParams:
     if not isinstance(params, EmpiricalParams):
         raise ValueError(f"params must be EmpiricalParams or KDEParams, got {type(params).__name__}")
+    atoms = check_array("params.atoms", params.atoms, ndim=2)
+    if atoms.shape[0] < 1 or atoms.shape[1] < 1:
+        raise ValueError(f"params.atoms must hold at least one atom per chain, got shape {atoms.shape}")
     return params
 
 
 def _check_pool(stats, name: str) -> PoolStats:
     if not isinstance(stats, PoolStats):
         raise ValueError(f"{name} must be PoolStats, got {type(stats).__name__}")
+    data = check_array(f"{name}.data", stats.data, ndim=2)
+    if data.shape[0] < 1 or data.shape[1] < 1:
+        raise ValueError(f"{name}.data must hold at least one point per chain, got shape {data.shape}")
     return stats

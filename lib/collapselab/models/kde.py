@@ -25,7 +25,8 @@ import numpy as np
 from scipy.special import ndtr
 
 from .. import _pool
-from .._validate import check_array, check_int, check_real
+from .._validate import (check_array, check_bool, check_count, check_int, check_kde, check_real,
+                         check_size, check_work)
 
 _BLOCK = 1 << 21  # floats per temporary block in pairwise sums
 _SQRT2PI = np.sqrt(2.0 * np.pi)
@@ -126,6 +127,7 @@ def gaussian_mixture(centres, widths, weights=None, replicates: int = 1) -> KDEP
     R = centres.shape[0] if centres.shape[0] != 1 else replicates
     if centres.shape[0] != 1 and replicates not in (1, R):
         raise ValueError(f"centres has {centres.shape[0]} rows but replicates={replicates}")
+    check_size(f"replicates={R} chains of {centres.shape[1]} components", float(R) * centres.shape[1])
     shape = (R, centres.shape[1])
     widths = check_array("widths", widths, ndim=(0, 1, 2), positive=True)
     try:
@@ -171,9 +173,16 @@ def convolve(params: KDEParams, tau2) -> KDEParams:
 
 
 def _check_params(params, name: str = "params") -> KDEParams:
-    if not isinstance(params, KDEParams):
-        raise ValueError(f"{name} must be KDEParams, got {type(params).__name__}")
-    return params
+    """Every entry that receives mixture parameters checks them (finite centres, positive
+    finite widths, weights on the simplex, one shape (R, m)): see :func:`check_kde`."""
+    return check_kde(name, params)
+
+
+def _check_stats(stats, name: str = "stats") -> "KDEStats":
+    if not isinstance(stats, KDEStats):
+        raise ValueError(f"{name} must be KDEStats, got {type(stats).__name__}")
+    check_array(f"{name}.data", stats.data, ndim=2)
+    return stats
 
 
 # ------------------------------------------------------------------------------------------
@@ -188,9 +197,11 @@ def sample_mixture(params: KDEParams, n: int, rng, return_index: bool = False):
     """
     _check_params(params)
     n = check_int("n", n, minimum=1)
+    return_index = check_bool("return_index", return_index)
     if not isinstance(rng, np.random.Generator):
         raise ValueError("rng must be a numpy Generator")
     R, m = params.centres.shape
+    check_size(f"sampling n={n} points for {R} chains", (3.0 if return_index else 2.0) * R * n)
     if params.weights is None:
         idx = rng.integers(0, m, size=(R, n))
     else:
@@ -250,7 +261,7 @@ class PowerBandwidth:
 
     def generation(self, N) -> np.ndarray:
         """t for a pool of N points (a float; 1 for N <= first)."""
-        N = np.asarray(N, dtype=float)
+        N = check_array("N", N, nonnegative=True)
         return np.maximum(1.0, 1.0 + (N - self.first) / self.batch)
 
     def __call__(self, N) -> float:
@@ -369,6 +380,7 @@ class GaussianKDE:
     def record(self, params: KDEParams) -> dict[str, np.ndarray]:
         """mean, var (the model's variance) and bandwidth (h; RMS width for the truth), all (R,);
         plus ``density`` on the grid if the model has one."""
+        _check_params(params)
         out = {"mean": params.mean, "var": params.var, "bandwidth": params.bandwidth}
         if self.grid is not None:
             out["density"] = pdf(params, self.grid)
@@ -384,8 +396,8 @@ class GaussianKDE:
 
     def combine(self, a: KDEStats, b: KDEStats) -> KDEStats:
         """The union of two training sets: the data concatenated along the sample axis."""
-        if not isinstance(a, KDEStats) or not isinstance(b, KDEStats):
-            raise ValueError("combine needs two KDEStats")
+        _check_stats(a, "a")
+        _check_stats(b, "b")
         if a.data.shape[0] != b.data.shape[0]:
             raise ValueError(f"cannot combine statistics of {a.data.shape[0]} and "
                              f"{b.data.shape[0]} chains")
@@ -394,8 +406,7 @@ class GaussianKDE:
 
     def fit(self, stats: KDEStats) -> KDEParams:
         """Centres = the m training points, equal weights 1/m, common width h (fixed or by rule)."""
-        if not isinstance(stats, KDEStats):
-            raise ValueError(f"stats must be KDEStats, got {type(stats).__name__}")
+        _check_stats(stats)
         R, m = stats.data.shape
         if m < 2:
             raise ValueError(f"need at least 2 points per chain to fit a KDE, got n = {m}")
@@ -414,6 +425,7 @@ class GaussianKDE:
     def sample_stats(self, params: KDEParams, n: int, rng, exact: bool = False) -> KDEStats:
         """Statistics of n new samples = the samples.  ``exact`` is accepted for the loop's
         interface and changes nothing: there is no cheaper exact path for a KDE."""
+        check_bool("exact", exact)
         return KDEStats(sample_mixture(params, n, rng))
 
 
@@ -428,8 +440,14 @@ def founder_counts(model: GaussianKDE, truth: KDEParams, n: int, generations: in
     if not isinstance(model, GaussianKDE):
         raise ValueError(f"model must be a GaussianKDE, got {type(model).__name__}")
     n = check_int("n", n, minimum=2)
-    generations = check_int("generations", generations, minimum=1)
+    generations = check_count("generations", generations, minimum=1)
     replicates = check_int("replicates", replicates, minimum=1)
+    _check_params(truth, "truth")
+    check_size(f"n={n} points for replicates={replicates} chains", 4.0 * n * replicates)
+    check_size(f"generations={generations} x replicates={replicates} founder counts",
+               float(generations) * replicates)
+    check_work(f"generations={generations} of n={n} points for replicates={replicates} chains",
+               float(generations) * n * replicates * (10.0 + np.log2(n)))
     x = model.sample(model.broadcast(truth, replicates), n, rng)   # the founders
     label = np.broadcast_to(np.arange(n), (replicates, n))          # founder of every centre
     params, counts = model.params(x), [np.full(replicates, n)]

@@ -31,6 +31,7 @@ import numbers
 
 import numpy as np
 
+from .._validate import check_int, check_probs
 from ..sources import ParamSampler
 from ..theory import error_types as et
 from .categorical import Categorical
@@ -67,12 +68,13 @@ class CategoricalBias(ParamSampler):
 
     def is_identity_for(self, K: int) -> bool:
         """True when, for K categories, the sampler is the fitted distribution itself."""
+        K = check_int("K", K, minimum=2)
         return (self.tau == 1.0 and (self.top_k is None or self.top_k >= K)
                 and (self.top_p is None or self.top_p == 1.0))
 
     def sampler_params(self, params) -> np.ndarray:
         """The distribution (R, K) a fitted model with probabilities ``params`` samples from."""
-        probs = np.asarray(params, dtype=float)
+        probs = check_probs("params", params)
         K = probs.shape[-1]
         if self.is_identity_for(K):
             return probs
@@ -101,7 +103,7 @@ class BiasedCategorical(Categorical):
 
     def __init__(self, base, tau: float = 1.0, top_k: int | None = None, top_p: float | None = None):
         if isinstance(base, numbers.Integral) and not isinstance(base, bool):
-            base = Categorical(int(base))
+            base = Categorical(check_int("base", base, minimum=2))
         if not isinstance(base, Categorical):
             raise ValueError(f"base must be a Categorical model or a number of categories, got {base!r}")
         self.__dict__.update(base.__dict__)   # the base's K, smoothing and keep
@@ -142,7 +144,7 @@ class BiasedCategorical(Categorical):
 # metrics with run_loop's signature f(params, truth) -> (R,) -----------------------------------
 def entropy_metric(params, truth=None) -> np.ndarray:
     """Metric for :func:`collapselab.run_loop`: Shannon entropy (nats) of each fitted model."""
-    return et.entropy(np.asarray(params, dtype=float))
+    return et.entropy(check_probs("params", params))
 
 
 def error_metrics() -> dict:

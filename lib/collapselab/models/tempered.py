@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_rng, check_fraction, check_int, check_real
+from .._validate import as_rng, check_count, check_fraction, check_int, check_normal1d, check_real
 from ..sources import ParamSampler
 from .gaussian import Gaussian1D, Normal1DParams
 
@@ -47,15 +47,18 @@ class Tempered(ParamSampler):
     exact_stats = True
 
     def __init__(self, tau: float = 1.0, gain: float = 1.0, bias: float = 0.0):
-        self.tau = check_real("tau", tau, minimum=0.0, strict_min=True)
-        self.gain = check_real("gain", gain)
-        self.bias = check_real("bias", bias)
+        # tau^2 scales variances: it must be a positive finite float64 (no overflow to inf or
+        # underflow to 0), hence |log10 tau| <= 150; gain and bias likewise stay finite when squared
+        self.tau = check_real("tau", tau, minimum=1e-150, maximum=1e150)
+        self.gain = check_real("gain", gain, minimum=-1e150, maximum=1e150)
+        self.bias = check_real("bias", bias, minimum=-1e150, maximum=1e150)
 
     def __repr__(self):
         return f"Tempered(tau={self.tau:g}, gain={self.gain:g}, bias={self.bias:g})"
 
     def sampler_params(self, params) -> Normal1DParams:
         """The distribution a fitted model with parameters ``params`` samples from."""
+        check_normal1d("params", params)
         return Normal1DParams(self.gain * params.mean + self.bias, self.tau**2 * params.var)
 
 
@@ -122,11 +125,18 @@ def stability_point(alpha: float, tau: float, *, n: int = 50, generations: int =
     from ..schedules import mix
 
     alpha = check_fraction("alpha", alpha)
-    generations = check_int("generations", generations, minimum=1)
+    generations = check_count("generations", generations, minimum=1)
     window = check_int("window", window, minimum=1, maximum=generations)
     model = TemperedGaussian1D(tau=tau, gain=gain, ddof=ddof)
-    traj = run_loop(model, model.params(0.0, 1.0), n=n, generations=generations,
-                    replicates=replicates, schedule=mix(alpha), exact=exact, seed=as_rng(seed))
+    try:
+        traj = run_loop(model, model.params(0.0, 1.0), n=n, generations=generations,
+                        replicates=replicates, schedule=mix(alpha), exact=exact, seed=as_rng(seed))
+    except ValueError as exc:
+        if "infinite" not in str(exc) and "NaN" not in str(exc):
+            raise
+        raise ValueError(f"the chains overflowed float64 within generations={generations} "
+                         f"(tau={tau!r}, gain={gain!r}: the fitted variance or mean grows "
+                         f"without bound): {exc}") from exc
     var = traj["var"]
     mean_var = var.mean(axis=1)
     growth = (mean_var[-1] / mean_var[-1 - window]) ** (1.0 / window)

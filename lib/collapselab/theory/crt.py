@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_array, check_fraction, check_int, check_real
+from .._validate import check_array, check_count, check_fraction, check_int, check_real, check_work
 from .contamination import real_points
 
 CONVENTIONS = ("book", "paper")
@@ -37,7 +37,7 @@ def _convention(convention: str) -> str:
 def pool_sizes(n: int, alpha: float, generations: int, convention: str = "book") -> np.ndarray:
     """N_t for t = 0..T (N_0 = 0): n t (book) or m + (t - 1) n (paper), m = round(alpha n)."""
     n = check_int("n", n, minimum=1)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0, per_item=3.0, work_per_item=10.0)
     m = real_points(n, alpha)
     _convention(convention)
     t = np.arange(generations + 1)
@@ -63,7 +63,7 @@ def empirical_cdf_error(n: int, alpha: float, generations: int,
     c_1 = 1 / N_1 and c_t = ((N_{t-1} + k) / N_t)^2 c_{t-1} + (m + k (1 - c_{t-1})) / N_t^2.
     Consequently E int (F_t - F)^2 dx = c_t int F (1 - F) dx and E W1 <= sqrt(c_t) int sqrt(F (1 - F)) dx."""
     n, m, k, convention = _check_crt(n, alpha, convention)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0, per_item=4.0)
     N = pool_sizes(n, alpha, generations, convention)
     c = np.zeros(generations + 1)
     for t in range(1, generations + 1):
@@ -86,6 +86,7 @@ def bias_carry(n: int, alpha: float, bias, convention: str = "book") -> np.ndarr
     n, m, k, convention = _check_crt(n, alpha, convention)
     b = check_array("bias", bias, ndim=1)
     T = b.size
+    check_work(f"bias of length {T} (one Python step per generation)", 1e4 * T)
     N = pool_sizes(n, alpha, T, convention)
     beta = np.zeros(T + 1)
     for t in range(1, T + 1):
@@ -102,7 +103,7 @@ def empirical_variance_bound(n: int, alpha: float, generations: int,
     ({prf:ref}`thm-07-bias`; u(x) = max over mixtures L of P and Q of L(x)(1 - L(x))):
     cbar_1 = 1 / N_1, cbar_t = ((N_{t-1} + k) / N_t)^2 cbar_{t-1} + n / N_t^2 ~ t^(-min(1, 2a))."""
     n, m, k, convention = _check_crt(n, alpha, convention)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0, per_item=4.0)
     N = pool_sizes(n, alpha, generations, convention)
     c = np.zeros(generations + 1)
     for t in range(1, generations + 1):
@@ -115,7 +116,7 @@ def decaying_bias(b0: float, q: float, generations: int, shift: float = 0.0) -> 
     b0 = check_real("b0", b0)
     q = check_real("q", q, minimum=0.0)
     shift = check_real("shift", shift, minimum=0.0)
-    generations = check_int("generations", generations, minimum=1)
+    generations = check_count("generations", generations, minimum=1, per_item=3.0, work_per_item=10.0)
     return b0 * (np.arange(1, generations + 1) + shift) ** (-q)
 
 

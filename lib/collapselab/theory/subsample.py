@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_fraction, check_int, check_real
+from .._validate import check_count, check_fraction, check_int, check_real
 
 
 def gaussian_moments(n: int, generations: int, *, size: int | None = None, alpha: float = 0.0,
@@ -41,7 +41,7 @@ def gaussian_moments(n: int, generations: int, *, size: int | None = None, alpha
     variance estimator's (0: maximum likelihood).  Returns two arrays of length T + 1
     (generation 0 is the truth: sigma^2 and 0)."""
     n = check_int("n", n, minimum=1)
-    generations = check_int("generations", generations, minimum=0)
+    generations = check_count("generations", generations, minimum=0, per_item=2.0)
     k = n if size is None else check_int("size", size, minimum=1)
     alpha = check_fraction("alpha", alpha)
     sigma2 = check_real("sigma2", sigma2, minimum=0.0, strict_min=True)
