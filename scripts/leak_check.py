@@ -135,6 +135,8 @@ def solution_fragments(root: pathlib.Path = ROOT, k: int = WINDOW) -> Fragments:
     seen = windows(source_tokens(student), k)
     for repl in (BREAK, " "):
         seen |= windows(words(_ROLE.sub(repl, _MATH_SRC.sub(repl, student))), k)
+    # ... and with the maths kept as written, as a downloaded notebook's Markdown cells hold it
+    seen |= windows(words(student), k)
     student_words = set(words(student)) - {BREAK}
     from sphinx.search.en import SearchEnglish
     stem = SearchEnglish({}).stem

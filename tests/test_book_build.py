@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 
 import pytest
 
-from conftest import chapter_paths
+from conftest import ROOT, chapter_paths
 
 
 @pytest.fixture(scope="module")
