@@ -163,6 +163,9 @@ _BY_CALLABLE = {
     "collapselab.models.sampling_bias.CategoricalBias.sampler_params": {"params": np.full((3, 5), 0.2)},
     "collapselab.models.tempered.Tempered.sampler_params": {"params": "normal"},
     "collapselab.rates.crt_exponent": {"q": 0.4},
+    "collapselab.static_explorer.slider_explorer": {
+        "draw": lambda fig, v: fig.add_subplot().plot([0.0, float(v)]), "values": [1, 2],
+        "name": "fuzz", "label": "v", "figsize": (1.0, 1.0), "dpi": 20.0, "colors": 16},
     "collapselab.rates.fit_exponent": {"t": [1, 2, 4, 8, 16, 32, 64, 128],
                                        "err": [1.0, 0.72, 0.49, 0.36, 0.25, 0.17, 0.13, 0.09]},
     "collapselab.sources.DriftingTruth": {"params_at": lambda t: __import__("collapselab").Gaussian1D().params(0.1 * t, 1.0)},

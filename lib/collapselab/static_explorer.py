@@ -111,7 +111,7 @@ def slider_explorer(draw: Callable[[Any, Any], Any], values: Sequence, *, name: 
     fmt = _formatter("value_format", value_format)
     labels = [fmt(v) for v in values]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"values must give distinct labels, got {labels}")
+        raise ValueError(f"values must give distinct labels under value_format, got {labels}")
     if isinstance(alt, str):
         alt_text = lambda v, s=alt: s.format(value=fmt(v))  # noqa: E731
     elif callable(alt):
