@@ -55,10 +55,12 @@ for name, body in macros.items():
 # pdflatex reads UTF-8 but knows no Greek or maths symbols in text: map the ones the sources use
 SYMBOLS = {"×": r"\times", "≈": r"\approx", "≤": r"\leq", "≥": r"\geq", "±": r"\pm",
            "≠": r"\neq", "→": r"\to", "∞": r"\infty", "·": r"\cdot", "√": r"\surd",
-           "∑": r"\sum", "∈": r"\in", "−": "-", "′": r"\prime"}
+           "∑": r"\sum", "∈": r"\in", "−": "-", "′": r"\prime", "★": r"\bigstar",
+           "☆": r"\star"}
 SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 text = "".join(p.read_text(errors="ignore") for pattern in
-               ("chapters/*.md", "appendix/*.md", "*.md", "references.bib", "lib/**/*.py")
+               ("chapters/*.md", "appendix/*.md", "instructors/*.md", "*.md", "references.bib",
+                "lib/**/*.py", "_ext/*.py")
                for p in pathlib.Path(".").glob(pattern))
 for ch in sorted({c for c in text if ord(c) > 127}):
     name = unicodedata.name(ch, "")
@@ -73,6 +75,8 @@ for ch in sorted({c for c in text if ord(c) > 127}):
         tex = rf"\textsuperscript{{{unicodedata.digit(ch)}}}"
     elif ch == "†":
         tex = r"\dag{}"
+    elif unicodedata.category(ch) in ("So", "Sm"):
+        tex = rf"{{\ttfamily U+{ord(ch):04X}}}"   # any other symbol: its code point, not a crash
     else:
         continue  # accented Latin letters and dashes: inputenc knows them
     lines.append(rf"\DeclareUnicodeCharacter{{{ord(ch):04X}}}{{{tex}}}")
