@@ -17,24 +17,20 @@ import argparse
 import os
 import pathlib
 import platform
+import sys
 import time
 
 import numpy as np
 
 import collapselab as cl
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _common import best_of, report  # noqa: E402
 from collapselab import crt, wasserstein as W
 from collapselab.models.kde import PowerBandwidth, sample_mixture
 
 OUT = pathlib.Path(__file__).resolve().parent / "results" / "crt.md"
 
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def per_chain_loop(kind, chains, generations, n, alpha, rng):
@@ -103,11 +99,7 @@ def main(argv=None):
               "the empirical model (a sort and closed-form integrals) and by binning and FFT for "
               "the KDE; the chapter evaluates it only at log-spaced generations."]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.quick:
-        OUT.parent.mkdir(exist_ok=True)
-        OUT.write_text(text)
-        print(f"wrote {OUT}")
+    report(text, OUT, args.quick)
 
 
 if __name__ == "__main__":

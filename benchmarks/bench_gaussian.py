@@ -15,22 +15,18 @@ import argparse
 import os
 import pathlib
 import platform
+import sys
 import time
 
 import numpy as np
 
 import collapselab as cl
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _common import best_of, report  # noqa: E402
+
 OUT = pathlib.Path(__file__).resolve().parent / "results" / "gaussian.md"
 
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def run(replicates, generations, n, loop_chains, exact_ns, repeat):
@@ -103,11 +99,7 @@ def main(argv=None):
     lines += ["", f"Slowest / fastest over n: {spread:.2f} — no growth with n (differences are "
               "timing noise)."]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.quick:
-        OUT.parent.mkdir(exist_ok=True)
-        OUT.write_text(text)
-        print(f"wrote {OUT}")
+    report(text, OUT, args.quick)
 
 
 if __name__ == "__main__":

@@ -31,12 +31,16 @@ import argparse
 import pathlib
 import platform
 import statistics
+import sys
 import time
 import warnings
 
 import numpy as np
 
 import collapselab as cl
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _common import report  # noqa: E402
 from collapselab.models.mixture import GaussianMixture1D
 
 OUT = pathlib.Path(__file__).resolve().parent / "results" / "mixture.md"
@@ -127,11 +131,7 @@ def main(argv=None):
     for name, a, b, ratio, lo, hi in rows:
         lines.append(f"| {name} | {a:.3g} | {b:.3g} | {ratio:.0f}x | {lo:.0f}x-{hi:.0f}x |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.quick:
-        OUT.parent.mkdir(exist_ok=True)
-        OUT.write_text(text)
-        print(f"wrote {OUT}")
+    report(text, OUT, args.quick)
 
 
 if __name__ == "__main__":
